@@ -1,0 +1,7 @@
+"""resurgence: how an insurgent group survives territorial defeat, as an agent-based model."""
+
+from resurgence.api import simulate
+from resurgence.scenario import Scenario
+
+__version__ = "0.1.0"
+__all__ = ["Scenario", "__version__", "simulate"]

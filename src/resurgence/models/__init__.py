@@ -1,0 +1,1 @@
+"""Models: compositions of engine steps. They know nothing of files, processes or clusters."""

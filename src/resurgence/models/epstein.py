@@ -1,0 +1,253 @@
+"""Epstein's civil violence model (Model I and II) as a composition of engine steps.
+
+Read beside Epstein (2002): :mod:`resurgence.models.epstein_rules` holds the agent rules (A, C,
+M and Model II's kill, clone and age), each a numba function over agent columns; this module
+sets the world up, applies the scenario's timeline before each tick, runs the tick and records
+the observables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from resurgence.engine.kernels import window_counts
+from resurgence.engine.neighbourhood import offsets
+from resurgence.models import epstein_rules as rules
+from resurgence.scenario import EpsteinConfig, Scenario
+
+#: the vision shape and whether it includes the own cell, per variant
+SHAPES = {"netlogo": ("disc", True), "mesa": ("von_neumann", False), "paper": ("disc", False)}
+
+
+def vision_offsets(cfg: EpsteinConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(citizen, cop) window offsets for the configured variant and vision radii."""
+    shape, centre = SHAPES[cfg.variant]
+    if cfg.neighbourhood != "variant":
+        shape = cfg.neighbourhood
+    citizen_radius = cfg.cop_vision if cfg.variant == "mesa" else cfg.citizen_vision
+    return (offsets(shape, citizen_radius, centre), offsets(shape, cfg.cop_vision, centre))
+
+
+@dataclass
+class World:
+    """Everything that changes during a run."""
+
+    agents: rules.Agents
+    space: rules.Space
+    order: np.ndarray  # int32: activation order, reshuffled each tick
+    free_rows: np.ndarray  # int32: stack of unused agent rows
+    n_free: np.ndarray  # int64[1]: rows on that stack
+    rng: np.random.Generator
+
+
+def build(scenario: Scenario, rng: np.random.Generator) -> World:
+    """Place citizens and cops on the torus and build the count fields. O(cells)."""
+    cfg, grid = scenario.epstein, scenario.grid
+    cells = grid.cells
+    if cfg.variant == "mesa":  # Mesa: every cell independently citizen / cop / empty
+        u = rng.random(cells)
+        citizen_cells = np.flatnonzero(u < cfg.citizen_density)
+        cop_cells = np.flatnonzero(
+            (u >= cfg.citizen_density) & (u < cfg.citizen_density + cfg.cop_density)
+        )
+    else:  # NetLogo: round(density x cells) of each, on distinct random cells
+        n_cit = round(cfg.citizen_density * cells)
+        n_cop = round(cfg.cop_density * cells)
+        chosen = rng.permutation(cells)[: n_cit + n_cop]
+        cop_cells, citizen_cells = chosen[:n_cop], chosen[n_cop:]
+    n_cit, n_cop = len(citizen_cells), len(cop_cells)
+    peak_cops = max([n_cop] + [round(d * cells) for d in _series(scenario, "cop_density")])
+    capacity = n_cit + peak_cops + (cells if cfg.version == "II" else 0)
+
+    kind = np.full(capacity, rules.CITIZEN, np.int8)
+    kind[n_cit : n_cit + peak_cops] = rules.COP
+    state = np.full(capacity, rules.GONE, np.int8)
+    state[: n_cit + n_cop] = rules.QUIET
+    group = np.zeros(capacity, np.int8)
+    age = np.zeros(capacity, np.int32)
+    if cfg.version == "II":
+        group[:n_cit] = np.where(rng.random(n_cit) < cfg.blue_share, rules.BLUE, rules.GREEN)
+        age[:n_cit] = rng.integers(0, cfg.max_age + 1, n_cit)  # Ascape: U(0, deathAge)
+    cell = np.zeros(capacity, np.int32)
+    cell[:n_cit] = citizen_cells
+    cell[n_cit : n_cit + n_cop] = cop_cells
+    agents = rules.Agents(
+        kind=kind,
+        group=group,
+        cell=cell,
+        state=state,
+        jail=np.zeros(capacity, np.int32),
+        age=age,
+        hardship=np.zeros(capacity, np.float32),
+        risk=np.zeros(capacity, np.float32),
+        nxt=np.full(capacity, -1, np.int32),
+    )
+    agents.hardship[:n_cit] = rng.random(n_cit)
+    agents.risk[:n_cit] = rng.random(n_cit)
+
+    citizen_offs, cop_offs = vision_offsets(cfg)
+    space = rules.Space(
+        width=grid.width,
+        height=grid.height,
+        head=np.full(cells, -1, np.int32),
+        occupied=np.zeros(cells, np.int16),
+        actives=np.zeros(cells, np.int16),
+        cop_window=np.zeros(cells, np.int32),
+        active_window=np.zeros(cells, np.int32),
+        citizen_offs=citizen_offs,
+        cop_offs=cop_offs,
+    )
+    on_grid = np.flatnonzero(state != rules.GONE)
+    for i in on_grid[::-1]:  # lists in row order; one occupant per cell at start
+        space.head[cell[i]] = i
+    space.occupied[cell[on_grid]] = 1
+    rebuild_windows(agents, space)
+    free_rows = np.zeros(capacity, np.int32)  # a stack; Model II pushes the dead, pops newborns
+    spare = np.arange(n_cit + peak_cops, capacity, dtype=np.int32)
+    free_rows[: len(spare)] = spare
+    return World(
+        agents=agents,
+        space=space,
+        order=np.arange(capacity, dtype=np.int32),
+        free_rows=free_rows,
+        n_free=np.array([len(spare)], np.int64),
+        rng=rng,
+    )
+
+
+def rebuild_windows(a: rules.Agents, s: rules.Space) -> None:
+    """Recompute the cop and active window fields from scratch (start, or a vision change)."""
+    cells = s.width * s.height
+    on = (a.state != rules.GONE) & (a.state != rules.JAILED)
+    cop_marks = np.bincount(a.cell[on & (a.kind == rules.COP)], minlength=cells)
+    active_marks = np.bincount(a.cell[a.state == rules.ACTIVE], minlength=cells)
+    s.actives[:] = active_marks
+    s.cop_window[:] = window_counts(cop_marks, s.citizen_offs, s.width, s.height)
+    s.active_window[:] = window_counts(active_marks, s.citizen_offs, s.width, s.height)
+
+
+def params(cfg: EpsteinConfig, citizen_offs: np.ndarray, cop_offs: np.ndarray) -> rules.Params:
+    """The numba-side parameters for the configuration in force."""
+    same = citizen_offs.shape == cop_offs.shape and bool(np.all(citizen_offs == cop_offs))
+    return rules.Params(
+        variant=rules.VARIANTS[cfg.variant],
+        two_groups=cfg.version == "II",
+        legitimacy_blue=cfg.legitimacy,
+        legitimacy_green=cfg.legitimacy if cfg.legitimacy_green is None else cfg.legitimacy_green,
+        threshold=cfg.threshold,
+        k=cfg.k,
+        max_jail_term=cfg.max_jail_term,
+        movement=cfg.movement,
+        same_vision=same,
+        clone_probability=cfg.clone_probability,
+        max_age=cfg.max_age,
+    )
+
+
+def set_cop_count(world: World, target: int) -> None:
+    """Remove random cops, or deploy reserve cops on random unoccupied cells, to reach
+    ``target`` (a cop density change on the timeline: Epstein's cop reduction, Model II's
+    peacekeepers)."""
+    a, s, rng = world.agents, world.space, world.rng
+    cops = np.flatnonzero(a.kind == rules.COP)
+    on_duty = cops[a.state[cops] != rules.GONE]
+    if target < len(on_duty):
+        for i in rng.choice(on_duty, len(on_duty) - target, replace=False):
+            rules.lift(a, s, i)
+            a.state[i] = rules.GONE
+    elif target > len(on_duty):
+        reserve = cops[a.state[cops] == rules.GONE][: target - len(on_duty)]
+        free = np.flatnonzero(s.occupied == 0)
+        for i, c in zip(reserve, rng.choice(free, min(len(reserve), len(free)), replace=False),
+                        strict=False):
+            a.state[i] = rules.QUIET
+            rules.place(a, s, i, int(c))
+
+
+OBSERVABLES_I = ("quiet", "active", "jailed")
+
+
+def simulate(
+    scenario: Scenario,
+    seed: int | None = None,
+    ticks: int | None = None,
+    on_tick: Callable[[int], None] | None = None,
+) -> pd.DataFrame:
+    """Run the scenario once; one row per tick (0 = initial state) of counts per state.
+
+    Model I columns: ``quiet, active, jailed, cops``; Model II adds per group
+    ``blue_*``/``green_*`` counts and ``killed_blue``, ``killed_green``, ``born``, ``aged_out``
+    (events during the tick). ``seed`` defaults to the scenario's.
+    """
+    if ticks is not None:
+        scenario = scenario.with_overrides(ticks=ticks)
+    seed = scenario.seed if seed is None else seed
+    rng = np.random.default_rng(seed)
+    world = build(scenario, rng)
+    a = world.agents
+    cfg = scenario.epstein
+    changes = scenario.schedule()
+    p = params(cfg, world.space.citizen_offs, world.space.cop_offs)
+    counts = np.zeros((3, 3), np.int64)
+    tally = rules.Tally(*(np.zeros(2, np.int64) for _ in range(4)))
+    rows = np.zeros((scenario.ticks + 1, 14), np.int64)
+
+    def record(t: int) -> None:
+        rules.census(a, counts)
+        rows[t, :3] = counts[0] + counts[1]
+        rows[t, 3] = counts[2, 0]
+        rows[t, 4:7], rows[t, 7:10] = counts[0], counts[1]
+        rows[t, 10:12] = tally.killed
+        rows[t, 12] = tally.born.sum()
+        rows[t, 13] = tally.aged_out.sum()
+        for arr in tally:
+            arr[:] = 0
+
+    record(0)
+    for t in range(1, scenario.ticks + 1):
+        if changes:
+            updates = {k: v[t] for k, v in changes.items() if v[t] != v[t - 1]}
+            if updates:
+                p, cfg = _apply(world, cfg, updates)
+        rules.tick(a, world.space, p, tally, world.order, world.free_rows, world.n_free, rng)
+        record(t)
+        if on_tick is not None:
+            on_tick(t)
+    return _frame(rows, cfg.version, seed)
+
+
+def _apply(world: World, cfg: EpsteinConfig, updates: dict[str, float]) -> tuple[rules.Params,
+                                                                                  EpsteinConfig]:
+    """Apply timeline changes; returns the new parameters and configuration."""
+    ints = {"max_jail_term"}
+    cfg = cfg.model_copy(update={k: round(v) if k in ints else v for k, v in updates.items()})
+    s = world.space
+    if "citizen_vision" in updates or "cop_vision" in updates:
+        citizen_offs, cop_offs = vision_offsets(cfg)
+        world.space = s = s._replace(citizen_offs=citizen_offs, cop_offs=cop_offs)
+        rebuild_windows(world.agents, s)
+    if "cop_density" in updates:
+        set_cop_count(world, round(cfg.cop_density * s.width * s.height))
+    return params(cfg, s.citizen_offs, s.cop_offs), cfg
+
+
+def _series(scenario: Scenario, key: str) -> list[float]:
+    return list(scenario.schedule().get(key, []))
+
+
+def _frame(rows: np.ndarray, version: str, seed: int) -> pd.DataFrame:
+    names = ["quiet", "active", "jailed", "cops"]
+    if version == "II":
+        names += [f"{g}_{st}" for g in ("blue", "green") for st in OBSERVABLES_I]
+        names += ["killed_blue", "killed_green", "born", "aged_out"]
+        data = rows
+    else:
+        data = rows[:, :4]
+    df = pd.DataFrame(data, columns=names)
+    df.insert(0, "tick", np.arange(len(df)))
+    df.insert(0, "seed", seed)
+    return df

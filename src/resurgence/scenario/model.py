@@ -1,0 +1,141 @@
+"""The scenario file: TOML -> validated, immutable configuration (pydantic)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+
+from resurgence.errors import MISSING, Problem, ScenarioError, keyed_error
+from resurgence.scenario.epstein import EPSTEIN_TIMELINE_KEYS, EpsteinConfig
+from resurgence.scenario.timeline import TimelineEntry, schedule
+
+
+class GridConfig(BaseModel):
+    """A torus of ``width`` x ``height`` cells."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    width: int = Field(40, ge=3, le=20_000, description="cells along x")
+    height: int = Field(40, ge=3, le=20_000, description="cells along y")
+
+    @property
+    def cells(self) -> int:
+        return self.width * self.height
+
+
+class Scenario(BaseModel):
+    """Everything one run needs: model, parameters, grid, length, default seed and timeline."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = ""
+    description: str = ""
+    model: Literal["epstein"] = "epstein"
+    ticks: int = Field(200, ge=1, le=10_000_000, description="ticks to run")
+    seed: int = Field(0, ge=0, description="default seed")
+    grid: GridConfig = GridConfig()
+    epstein: EpsteinConfig = EpsteinConfig()
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+
+    _source: str = PrivateAttr(default="<scenario>")
+
+    @model_validator(mode="after")
+    def _timeline_keys(self) -> Scenario:
+        for i, entry in enumerate(self.timeline):
+            for key, value in entry.values.items():
+                where = f"timeline.{i}.{key}"
+                if key not in EPSTEIN_TIMELINE_KEYS:
+                    allowed = ", ".join(sorted(EPSTEIN_TIMELINE_KEYS))
+                    raise keyed_error(where, value, f"cannot change on a timeline (allowed: {allowed})")
+                try:
+                    EpsteinConfig.model_validate({**self.epstein.model_dump(), key: value})
+                except ValidationError as exc:
+                    raise keyed_error(where, value, exc.errors()[0]["msg"]) from None
+        return self
+
+    # ----------------------------------------------------------------- loading
+    @classmethod
+    def load(cls, path: str | Path) -> Scenario:
+        """Read and validate a TOML scenario; raise :class:`ScenarioError` on any mistake."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ScenarioError(path, [Problem("file", str(path), "no such file")]) from None
+        except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+            raise ScenarioError(
+                path, [Problem("file", str(path), f"cannot be read as text: {exc}")]
+            ) from None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ScenarioError(path, [Problem("(syntax)", MISSING, f"not valid TOML: {exc}")]) from None
+        return cls.from_dict(data, source=str(path))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "<scenario>") -> Scenario:
+        """Validate a mapping (as read from TOML); raise :class:`ScenarioError` on any mistake."""
+        try:
+            scenario = cls.model_validate(data)
+        except ValidationError as exc:
+            raise ScenarioError(source, _problems(exc)) from None
+        scenario._source = source
+        return scenario
+
+    # ----------------------------------------------------------------- use
+    @property
+    def source(self) -> str:
+        return self._source
+
+    def with_overrides(self, **changes: Any) -> Scenario:
+        """A copy with top-level fields replaced (validated again)."""
+        data = self.model_dump()
+        data.update(changes)
+        return Scenario.from_dict(data, source=self._source)
+
+    def schedule(self) -> dict[str, Any]:
+        """Per-tick values of the parameters the timeline changes (see ``timeline.schedule``)."""
+        return schedule(self.epstein.model_dump(), self.timeline, self.ticks)
+
+    def digest(self) -> str:
+        """A short hash of the validated content (provenance for stored results)."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _problems(exc: ValidationError) -> list[Problem]:
+    problems = []
+    for err in exc.errors():
+        loc = [str(part) for part in err["loc"]]
+        value = err.get("input", MISSING)
+        ctx = err.get("ctx") or {}
+        if err["type"] == "keyed":
+            loc = [*loc, ctx["key"]] if not ctx["key"].startswith("timeline.") else [ctx["key"]]
+            value = ctx["value"]
+        key = ".".join(loc) or "(scenario)"
+        if err["type"] == "missing":
+            value = MISSING
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key" + _allowed_keys(err["loc"])
+        if isinstance(value, dict) and err["type"] not in ("missing", "extra_forbidden"):
+            value = "{...}"
+        problems.append(Problem(key, value, msg))
+    return problems
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> str:
+    model: type[BaseModel] = Scenario
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part))
+        ann = getattr(field, "annotation", None) if field else None
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            model = ann
+        else:
+            return ""
+    return " (allowed: " + ", ".join(model.model_fields) + ")"
