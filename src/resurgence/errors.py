@@ -44,4 +44,5 @@ class ScenarioError(UserInputError):
 
 def keyed_error(key: str, value: object, allowed: str) -> PydanticCustomError:
     """An error for a cross-field check that still names its key and value in the message."""
-    return PydanticCustomError("keyed", "{allowed}", {"key": key, "value": value, "allowed": allowed})
+    context = {"key": key, "value": value, "allowed": allowed}
+    return PydanticCustomError("keyed", "{allowed}", context)

@@ -57,7 +57,7 @@ class EpsteinConfig(BaseModel):
         total = self.citizen_density + self.cop_density
         if total > 1.0 + 1e-12:
             raise keyed_error(
-                "citizen_density + cop_density",
+                "citizen_density + epstein.cop_density",
                 round(total, 12),
                 "must be at most 1 (one agent per cell)",
             )

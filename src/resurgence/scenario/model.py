@@ -51,7 +51,8 @@ class Scenario(BaseModel):
                 where = f"timeline.{i}.{key}"
                 if key not in EPSTEIN_TIMELINE_KEYS:
                     allowed = ", ".join(sorted(EPSTEIN_TIMELINE_KEYS))
-                    raise keyed_error(where, value, f"cannot change on a timeline (allowed: {allowed})")
+                    rule = f"cannot change on a timeline (allowed: {allowed})"
+                    raise keyed_error(where, value, rule)
                 try:
                     EpsteinConfig.model_validate({**self.epstein.model_dump(), key: value})
                 except ValidationError as exc:
@@ -74,7 +75,8 @@ class Scenario(BaseModel):
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise ScenarioError(path, [Problem("(syntax)", MISSING, f"not valid TOML: {exc}")]) from None
+            problem = Problem("(syntax)", MISSING, f"not valid TOML: {exc}")
+            raise ScenarioError(path, [problem]) from None
         return cls.from_dict(data, source=str(path))
 
     @classmethod

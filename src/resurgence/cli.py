@@ -1,0 +1,169 @@
+"""The ``resurgence`` command."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from resurgence import __version__
+from resurgence.analysis import summarise
+from resurgence.api import simulate
+from resurgence.errors import Problem, UserInputError
+from resurgence.scenario.catalog import DEFAULT, bundled, resolve
+from resurgence.store import atomic_write_bytes, write_frame
+
+app = typer.Typer(
+    help=(
+        "Simulate how an insurgent group survives territorial defeat.\n\n"
+        "resurgence runs agent-based models of civil violence from scenario files (TOML). "
+        "Start with Epstein's civil violence model, the core of the insurgency model:\n\n"
+        "  resurgence scenarios                      # what ships with the package\n\n"
+        "  resurgence run                            # Epstein Run 2, 4 seeds -> results/\n\n"
+        "  resurgence run epstein-run-4 --seeds 10   # a legitimacy shock, 10 seeds\n\n"
+        "  resurgence run my.toml --ticks 1000 --out out/   # your own scenario file\n\n"
+        "Scenario files are validated on load: a mistake is reported with file, key, value "
+        "and what is allowed, and the command exits with status 2."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+console = Console(stderr=True)
+out_console = Console()
+
+
+def user_errors(command: Callable[..., None]) -> Callable[..., None]:
+    """A user's mistake prints one message (file, key, value, allowed) and exits with 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args: object, **kwargs: object) -> None:
+        try:
+            command(*args, **kwargs)
+        except UserInputError as exc:
+            console.print(f"error: {exc.message}", highlight=False, markup=False,
+                          soft_wrap=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"resurgence {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
+    ] = False,
+) -> None:
+    """Simulate how an insurgent group survives territorial defeat."""
+
+
+@app.command()
+@user_errors
+def run(
+    scenario: Annotated[
+        str,
+        typer.Argument(help="Scenario file (.toml) or the name of a bundled scenario."),
+    ] = DEFAULT,
+    seeds: Annotated[
+        int, typer.Option("--seeds", min=1, max=100_000, help="Number of seeds (replications).")
+    ] = 4,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", min=0, help="First seed; seeds are SEED, SEED+1, ... "
+                     "(default: the scenario's)."),
+    ] = None,
+    ticks: Annotated[
+        int | None,
+        typer.Option("--ticks", min=1, max=10_000_000, help="Ticks to run (default: the "
+                     "scenario's)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Output folder (default: results/<scenario name>)."),
+    ] = None,
+    csv: Annotated[bool, typer.Option("--csv", help="Also write CSV next to Parquet.")] = False,
+) -> None:
+    """Run a scenario over several seeds; write one Parquet file of per-tick observables per
+    seed, a plot (plot.png) and print a summary.
+
+    Each row of seed-<N>.parquet is one tick (tick 0 = the initial state) with the number of
+    quiet, active and jailed citizens and of cops; Model II adds the same per group (blue,
+    green) and the killings, births and deaths of the tick. The same seed gives the same
+    result, bit for bit.
+    """
+    loaded = resolve(scenario)
+    if ticks is not None:
+        loaded = loaded.with_overrides(ticks=ticks)
+    stem = Path(scenario).stem
+    folder = out if out is not None else Path("results") / stem
+    if folder.exists() and not folder.is_dir():
+        raise UserInputError("--out", [Problem("--out", str(folder), "must be a folder, "
+                                               "not an existing file")])
+    first = loaded.seed if seed is None else seed
+    seed_list = list(range(first, first + seeds))
+
+    runs = []
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=console, transient=not console.is_terminal
+                  ) as progress:
+        task = progress.add_task(f"{stem}", total=len(seed_list) * loaded.ticks)
+        for s in seed_list:
+            df = simulate(loaded, seed=s, on_tick=lambda _t: progress.advance(task))
+            runs.append(df)
+            write_frame(df, folder / f"seed-{s}.parquet")
+            if csv:
+                write_frame(df, folder / f"seed-{s}.csv")
+
+    from resurgence.viz.plots import plot_runs
+
+    fig = plot_runs(runs, loaded.name or stem)
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=120)
+    atomic_write_bytes(folder / "plot.png", buf.getvalue())
+    _print_summary(loaded.name or stem, [summarise(df) for df in runs])
+    out_console.print(f"results: {folder}/ (seed-*.parquet, plot.png)")
+
+
+def _print_summary(title: str, rows: list[dict]) -> None:
+    table = Table(title=title)
+    for key in rows[0]:
+        table.add_column(key.replace("_", " "), justify="right")
+    for row in rows:
+        table.add_row(*("-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
+                        for v in row.values()))
+    out_console.print(table)
+
+
+@app.command()
+@user_errors
+def scenarios() -> None:
+    """List the scenarios shipped with the package (use the name with `resurgence run`)."""
+    table = Table(title="bundled scenarios")
+    table.add_column("name")
+    table.add_column("description")
+    for name, path in sorted(bundled().items()):
+        table.add_row(name, resolve(str(path)).name)
+    out_console.print(table)
+
+
+def main() -> None:
+    """Entry point of the ``resurgence`` command."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
