@@ -44,3 +44,19 @@ def test_thread_count_does_not_change_the_result(tmp_path: Path):
         outputs.append(pd.read_parquet(out))
     pd.testing.assert_frame_equal(*outputs)
     assert outputs[0].active.max() > 0
+
+
+def test_timeline_entry_at_tick_zero_sets_the_start():
+    base = Scenario.load(bundled()["epstein-run-2"]).with_overrides(ticks=30)
+    shifted = base.with_overrides(timeline=[{"tick": 0, "legitimacy": 0.1}])
+    direct = base.model_copy(update={"epstein": base.epstein.model_copy(
+        update={"legitimacy": 0.1})})
+    pd.testing.assert_frame_equal(simulate(shifted, seed=2), simulate(direct, seed=2))
+    assert not simulate(base, seed=2).equals(simulate(shifted, seed=2))
+
+
+def test_green_legitimacy_on_a_timeline_without_a_start_value():
+    s = Scenario.load(bundled()["epstein-run-6"]).with_overrides(
+        ticks=60, timeline=[{"tick": 20, "legitimacy_green": 0.5}])
+    df = simulate(s, seed=1)
+    assert df.green_active.iloc[21:].sum() > df.blue_active.iloc[21:].sum()

@@ -32,6 +32,8 @@ BAD = [
     ({"timeline": [{"tick": 9, "until": 3, "legitimacy": 0.5}]}, "timeline.0.until", "greater"),
     ({"timeline": [{"legitimacy": 0.5}]}, "timeline.0.tick", "(missing)"),
     ({"epstein": 3}, "epstein", "valid dictionary"),
+    ({"epstein": {"cop_vision": 25}}, "epstein.cop_vision", "must fit the 40x40 torus: at most 19"),
+    ({"timeline": [{"tick": 5, "citizen_vision": 20}]}, "timeline.0.citizen_vision", "at most 19"),
 ]
 
 
@@ -60,7 +62,7 @@ def test_every_bundled_scenario_loads(name):
 
 FIELDS = {
     "citizen_density": st.floats(-2, 2), "cop_density": st.floats(-2, 2),
-    "citizen_vision": st.floats(-5, 150), "cop_vision": st.integers(-5, 150),
+    "citizen_vision": st.floats(-5, 30), "cop_vision": st.integers(-5, 30),
     "legitimacy": st.floats(-1, 2), "max_jail_term": st.integers(-10, 2_000_000),
     "threshold": st.floats(-1, 2), "k": st.floats(-5, 200),
     "variant": st.sampled_from(["netlogo", "mesa", "paper", "Mesa", ""]),
@@ -70,7 +72,7 @@ FIELDS = {
 def in_range(values: dict) -> bool:
     checks = {
         "citizen_density": lambda v: 0 <= v <= 1, "cop_density": lambda v: 0 <= v <= 1,
-        "citizen_vision": lambda v: 0 < v <= 100, "cop_vision": lambda v: 0 < v <= 100,
+        "citizen_vision": lambda v: 0 < v < 20, "cop_vision": lambda v: 0 < v < 20,
         "legitimacy": lambda v: 0 <= v <= 1, "max_jail_term": lambda v: 0 <= v <= 1_000_000,
         "threshold": lambda v: 0 <= v <= 1, "k": lambda v: 0 <= v <= 100,
         "variant": lambda v: v in ("netlogo", "mesa", "paper"),

@@ -179,22 +179,26 @@ def simulate(
 ) -> pd.DataFrame:
     """Run the scenario once; one row per tick (0 = initial state) of counts per state.
 
-    Model I columns: ``quiet, active, jailed, cops``; Model II adds per group
+    Model I columns: ``quiet, active, jailed, cops`` and the tick's ``arrests``; Model II adds
+    per group
     ``blue_*``/``green_*`` counts and ``killed_blue``, ``killed_green``, ``born``, ``aged_out``
     (events during the tick). ``seed`` defaults to the scenario's.
     """
     if ticks is not None:
         scenario = scenario.with_overrides(ticks=ticks)
     seed = scenario.seed if seed is None else seed
+    changes = scenario.schedule()
+    start = {k: v[0] for k, v in changes.items()}  # a timeline entry at tick 0 sets the start
+    if start:
+        scenario = scenario.model_copy(update={"epstein": _updated(scenario.epstein, start)})
     rng = np.random.default_rng(seed)
     world = build(scenario, rng)
     a = world.agents
     cfg = scenario.epstein
-    changes = scenario.schedule()
     p = params(cfg, world.space.citizen_offs, world.space.cop_offs)
     counts = np.zeros((3, 3), np.int64)
     tally = rules.Tally(*(np.zeros(2, np.int64) for _ in range(4)))
-    rows = np.zeros((scenario.ticks + 1, 14), np.int64)
+    rows = np.zeros((scenario.ticks + 1, 15), np.int64)
 
     def record(t: int) -> None:
         rules.census(a, counts)
@@ -204,6 +208,7 @@ def simulate(
         rows[t, 10:12] = tally.killed
         rows[t, 12] = tally.born.sum()
         rows[t, 13] = tally.aged_out.sum()
+        rows[t, 14] = tally.arrests.sum()
         for arr in tally:
             arr[:] = 0
 
@@ -223,8 +228,7 @@ def simulate(
 def _apply(world: World, cfg: EpsteinConfig, updates: dict[str, float]) -> tuple[rules.Params,
                                                                                   EpsteinConfig]:
     """Apply timeline changes; returns the new parameters and configuration."""
-    ints = {"max_jail_term"}
-    cfg = cfg.model_copy(update={k: round(v) if k in ints else v for k, v in updates.items()})
+    cfg = _updated(cfg, updates)
     s = world.space
     if "citizen_vision" in updates or "cop_vision" in updates:
         citizen_offs, cop_offs = vision_offsets(cfg)
@@ -235,18 +239,23 @@ def _apply(world: World, cfg: EpsteinConfig, updates: dict[str, float]) -> tuple
     return params(cfg, s.citizen_offs, s.cop_offs), cfg
 
 
+def _updated(cfg: EpsteinConfig, values: dict[str, float]) -> EpsteinConfig:
+    """``cfg`` with timeline values in force (integers rounded)."""
+    ints = {"max_jail_term"}
+    return cfg.model_copy(update={k: round(v) if k in ints else v for k, v in values.items()})
+
+
 def _series(scenario: Scenario, key: str) -> list[float]:
     return list(scenario.schedule().get(key, []))
 
 
 def _frame(rows: np.ndarray, version: str, seed: int) -> pd.DataFrame:
-    names = ["quiet", "active", "jailed", "cops"]
+    names = ["quiet", "active", "jailed", "cops", "arrests"]
+    data = rows[:, [0, 1, 2, 3, 14]]
     if version == "II":
         names += [f"{g}_{st}" for g in ("blue", "green") for st in OBSERVABLES_I]
         names += ["killed_blue", "killed_green", "born", "aged_out"]
-        data = rows
-    else:
-        data = rows[:, :4]
+        data = np.concatenate([data, rows[:, 4:14]], axis=1)
     df = pd.DataFrame(data, columns=names)
     df.insert(0, "tick", np.arange(len(df)))
     df.insert(0, "seed", seed)

@@ -37,7 +37,8 @@ Variants:
 Model II (two groups; Epstein 2002, Runs 6-8): an agent may go active only if a member of the
 other group is within vision; an active kills one random member of the other group within
 vision per tick; each tick an agent clones itself (group, hardship, risk aversion) onto a free
-adjacent cell with probability ``clone_probability``; agents die past ``max_age``.
+adjacent cell with probability ``clone_probability`` (the clone acts from the next tick on);
+agents die when older than ``max_age``.
 """
 
 from __future__ import annotations
@@ -349,7 +350,7 @@ def clone(a: Agents, s: Space, i: int, free_rows: np.ndarray, n_free: np.ndarray
     a.risk[j] = a.risk[i]
     a.state[j] = QUIET
     a.jail[j] = 0
-    a.age[j] = 0
+    a.age[j] = -1  # born this tick: acts from the next tick on
     place(a, s, j, target)
     t.born[a.group[j]] += 1
 
@@ -360,6 +361,8 @@ def citizen_turn(a: Agents, s: Space, i: int, p: Params, t: Tally, free_rows: np
                  n_free: np.ndarray, rng: np.random.Generator) -> None:
     """One citizen's turn, in its variant's order."""
     if p.two_groups:
+        if a.age[i] < 0:
+            return  # a newborn waits for the next tick
         a.age[i] += 1
         if a.age[i] > p.max_age:
             t.aged_out[a.group[i]] += 1
@@ -413,6 +416,8 @@ def tick(a: Agents, s: Space, p: Params, t: Tally, order: np.ndarray, free_rows:
         else:
             citizen_turn(a, s, i, p, t, free_rows, n_free, rng)
     for i in range(a.state.shape[0]):
+        if a.age[i] < 0:
+            a.age[i] = 0
         if p.variant == MESA or a.state[i] != JAILED:
             continue
         a.jail[i] -= 1  # NetLogo: every term falls after all turtles have acted

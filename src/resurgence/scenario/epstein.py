@@ -35,7 +35,7 @@ class EpsteinConfig(BaseModel):
         description="vision shape; 'variant' uses the variant's own (netlogo/paper: disc, "
         "mesa: von_neumann)",
     )
-    legitimacy: float = Field(0.8, ge=0.0, le=1.0, description="regime legitimacy L")
+    legitimacy: float = Field(0.82, ge=0.0, le=1.0, description="regime legitimacy L")
     max_jail_term: int = Field(30, ge=0, le=1_000_000, description="Jmax, ticks")
     threshold: float = Field(0.1, ge=0.0, le=1.0, description="activation threshold T")
     k: float = Field(2.3, ge=0.0, le=100.0, description="arrest probability constant")
@@ -50,7 +50,7 @@ class EpsteinConfig(BaseModel):
     clone_probability: float = Field(
         0.05, ge=0.0, le=1.0, description="Model II: chance per tick to clone onto a free neighbour"
     )
-    max_age: int = Field(200, ge=1, le=1_000_000, description="Model II: age at which agents die")
+    max_age: int = Field(200, ge=1, le=1_000_000, description="Model II: agents die when older")
 
     @model_validator(mode="after")
     def _densities_fit(self) -> EpsteinConfig:

@@ -45,6 +45,21 @@ class Scenario(BaseModel):
     _source: str = PrivateAttr(default="<scenario>")
 
     @model_validator(mode="after")
+    def _vision_fits_grid(self) -> Scenario:
+        for key in ("citizen_vision", "cop_vision"):
+            self._check_vision(f"epstein.{key}", getattr(self.epstein, key))
+        return self
+
+    def _check_vision(self, where: str, radius: float) -> None:
+        widest = min(self.grid.width, self.grid.height)
+        if 2 * int(radius) + 1 > widest:
+            raise keyed_error(
+                where, radius,
+                f"the vision window must fit the {self.grid.width}x{self.grid.height} torus: "
+                f"at most {(widest - 1) // 2}",
+            )
+
+    @model_validator(mode="after")
     def _timeline_keys(self) -> Scenario:
         for i, entry in enumerate(self.timeline):
             for key, value in entry.values.items():
@@ -57,6 +72,8 @@ class Scenario(BaseModel):
                     EpsteinConfig.model_validate({**self.epstein.model_dump(), key: value})
                 except ValidationError as exc:
                     raise keyed_error(where, value, exc.errors()[0]["msg"]) from None
+                if key.endswith("_vision"):
+                    self._check_vision(where, float(value))  # type: ignore[arg-type]
         return self
 
     # ----------------------------------------------------------------- loading
@@ -102,7 +119,10 @@ class Scenario(BaseModel):
 
     def schedule(self) -> dict[str, Any]:
         """Per-tick values of the parameters the timeline changes (see ``timeline.schedule``)."""
-        return schedule(self.epstein.model_dump(), self.timeline, self.ticks)
+        base = self.epstein.model_dump()
+        if base["legitimacy_green"] is None:
+            base["legitimacy_green"] = base["legitimacy"]
+        return schedule(base, self.timeline, self.ticks)
 
     def digest(self) -> str:
         """A short hash of the validated content (provenance for stored results)."""
