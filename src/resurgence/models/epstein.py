@@ -44,8 +44,11 @@ class World:
     rng: np.random.Generator
 
 
-def build(scenario: Scenario, rng: np.random.Generator) -> World:
-    """Place citizens and cops on the torus and build the count fields. O(cells)."""
+def build(scenario: Scenario, rng: np.random.Generator, spare_cops: bool = False) -> World:
+    """Place citizens and cops on the torus and build the count fields. O(cells).
+
+    Rows are reserved for the most cops the timeline asks for (``spare_cops``: for a cop on
+    every cell the citizens leave free) and, in Model II, for newborns."""
     cfg, grid = scenario.epstein, scenario.grid
     cells = grid.cells
     if cfg.variant == "mesa":  # Mesa: every cell independently citizen / cop / empty
@@ -61,6 +64,8 @@ def build(scenario: Scenario, rng: np.random.Generator) -> World:
         cop_cells, citizen_cells = chosen[:n_cop], chosen[n_cop:]
     n_cit, n_cop = len(citizen_cells), len(cop_cells)
     peak_cops = max([n_cop] + [round(d * cells) for d in _series(scenario, "cop_density")])
+    if spare_cops:
+        peak_cops = max(peak_cops, cells - n_cit)
     capacity = n_cit + peak_cops + (cells if cfg.version == "II" else 0)
 
     kind = np.full(capacity, rules.CITIZEN, np.int8)
@@ -170,6 +175,96 @@ def set_cop_count(world: World, target: int) -> None:
 
 OBSERVABLES_I = ("quiet", "active", "jailed")
 
+#: codes of :meth:`EpsteinRun.cell_states` (what a map shows in a cell)
+EMPTY, QUIET_CELL, ACTIVE_CELL, JAILED_CELL, COP_CELL, QUIET_GREEN, ACTIVE_GREEN = range(7)
+
+
+class EpsteinRun:
+    """One run that can be stepped, inspected and steered (``simulate`` runs it to the end).
+
+    ``live=True`` keeps a reserve of cops large enough for any cop density set with
+    :meth:`set_levers` (the dashboard's sliders); otherwise the reserve covers the timeline.
+    """
+
+    def __init__(self, scenario: Scenario, seed: int | None = None, live: bool = False):
+        self.seed = scenario.seed if seed is None else seed
+        self.changes = scenario.schedule()
+        start = {k: v[0] for k, v in self.changes.items()}  # a tick-0 entry sets the start
+        if start:
+            scenario = scenario.model_copy(update={"epstein": _updated(scenario.epstein, start)})
+        self.scenario = scenario
+        self.rng = np.random.default_rng(self.seed)
+        self.world = build(scenario, self.rng, spare_cops=live)
+        self.config = scenario.epstein
+        self.params = params(self.config, self.world.space.citizen_offs,
+                             self.world.space.cop_offs)
+        self.tick = 0
+        self._counts = np.zeros((3, 3), np.int64)
+        self._tally = rules.Tally(*(np.zeros(2, np.int64) for _ in range(4)))
+        self._rows: list[np.ndarray] = []
+        self._record()
+
+    def _record(self) -> None:
+        counts, tally = self._counts, self._tally
+        rules.census(self.world.agents, counts)
+        row = np.zeros(15, np.int64)
+        row[:3] = counts[0] + counts[1]
+        row[3] = counts[2, 0]
+        row[4:7], row[7:10] = counts[0], counts[1]
+        row[10:12] = tally.killed
+        row[12] = tally.born.sum()
+        row[13] = tally.aged_out.sum()
+        row[14] = tally.arrests.sum()
+        for arr in tally:
+            arr[:] = 0
+        self._rows.append(row)
+
+    def step(self) -> None:
+        """Advance one tick: apply the timeline's changes for it, run it, record it."""
+        t = self.tick + 1
+        if t < len(next(iter(self.changes.values()), [])):
+            updates = {k: v[t] for k, v in self.changes.items() if v[t] != v[t - 1]}
+            if updates:
+                self._apply(updates)
+        w = self.world
+        rules.tick(w.agents, w.space, self.params, self._tally, w.order, w.free_rows, w.n_free,
+                   self.rng)
+        self.tick = t
+        self._record()
+
+    def set_levers(self, **values: float) -> None:
+        """Change parameters now (validated like a scenario file; raises ScenarioError)."""
+        data = {**self.config.model_dump(), **values}
+        checked = Scenario.from_dict({**self.scenario.model_dump(), "epstein": data},
+                                     source="levers")
+        self._apply({k: getattr(checked.epstein, k) for k in values})
+
+    def _apply(self, updates: dict[str, float]) -> None:
+        self.params, self.config = _apply(self.world, self.config, updates)
+
+    def frame(self) -> pd.DataFrame:
+        """Observables so far, one row per tick (see :func:`simulate`)."""
+        return _frame(np.stack(self._rows), self.config.version, self.seed)
+
+    def cell_states(self) -> np.ndarray:
+        """(height, width) int8 map of what each cell shows: cop over active over quiet over
+        jailed; Model II shows green citizens with their own codes. O(agents)."""
+        a, s = self.world.agents, self.world.space
+        out = np.zeros(s.width * s.height, np.int8)
+        green = a.group == rules.GREEN
+        citizen = a.kind == rules.CITIZEN
+        layers = [
+            (citizen & (a.state == rules.JAILED), JAILED_CELL),
+            (citizen & (a.state == rules.QUIET) & ~green, QUIET_CELL),
+            (citizen & (a.state == rules.QUIET) & green, QUIET_GREEN),
+            (citizen & (a.state == rules.ACTIVE) & ~green, ACTIVE_CELL),
+            (citizen & (a.state == rules.ACTIVE) & green, ACTIVE_GREEN),
+            ((a.kind == rules.COP) & (a.state != rules.GONE), COP_CELL),
+        ]
+        for mask, code in layers:
+            out[a.cell[mask]] = code
+        return out.reshape(s.height, s.width)
+
 
 def simulate(
     scenario: Scenario,
@@ -180,49 +275,17 @@ def simulate(
     """Run the scenario once; one row per tick (0 = initial state) of counts per state.
 
     Model I columns: ``quiet, active, jailed, cops`` and the tick's ``arrests``; Model II adds
-    per group
-    ``blue_*``/``green_*`` counts and ``killed_blue``, ``killed_green``, ``born``, ``aged_out``
-    (events during the tick). ``seed`` defaults to the scenario's.
+    per group ``blue_*``/``green_*`` counts and ``killed_blue``, ``killed_green``, ``born``,
+    ``aged_out`` (events during the tick). ``seed`` defaults to the scenario's.
     """
     if ticks is not None:
         scenario = scenario.with_overrides(ticks=ticks)
-    seed = scenario.seed if seed is None else seed
-    changes = scenario.schedule()
-    start = {k: v[0] for k, v in changes.items()}  # a timeline entry at tick 0 sets the start
-    if start:
-        scenario = scenario.model_copy(update={"epstein": _updated(scenario.epstein, start)})
-    rng = np.random.default_rng(seed)
-    world = build(scenario, rng)
-    a = world.agents
-    cfg = scenario.epstein
-    p = params(cfg, world.space.citizen_offs, world.space.cop_offs)
-    counts = np.zeros((3, 3), np.int64)
-    tally = rules.Tally(*(np.zeros(2, np.int64) for _ in range(4)))
-    rows = np.zeros((scenario.ticks + 1, 15), np.int64)
-
-    def record(t: int) -> None:
-        rules.census(a, counts)
-        rows[t, :3] = counts[0] + counts[1]
-        rows[t, 3] = counts[2, 0]
-        rows[t, 4:7], rows[t, 7:10] = counts[0], counts[1]
-        rows[t, 10:12] = tally.killed
-        rows[t, 12] = tally.born.sum()
-        rows[t, 13] = tally.aged_out.sum()
-        rows[t, 14] = tally.arrests.sum()
-        for arr in tally:
-            arr[:] = 0
-
-    record(0)
+    run = EpsteinRun(scenario, seed)
     for t in range(1, scenario.ticks + 1):
-        if changes:
-            updates = {k: v[t] for k, v in changes.items() if v[t] != v[t - 1]}
-            if updates:
-                p, cfg = _apply(world, cfg, updates)
-        rules.tick(a, world.space, p, tally, world.order, world.free_rows, world.n_free, rng)
-        record(t)
+        run.step()
         if on_tick is not None:
             on_tick(t)
-    return _frame(rows, cfg.version, seed)
+    return run.frame()
 
 
 def _apply(world: World, cfg: EpsteinConfig, updates: dict[str, float]) -> tuple[rules.Params,
