@@ -19,10 +19,8 @@ from numba import njit, prange
 
 
 @njit(inline="always", cache=True)
-def shift(cell: int, dx: int, dy: int, width: int, height: int) -> int:
-    """The cell at offset (dx, dy) from ``cell`` on the torus. O(1)."""
-    x = cell % width + dx
-    y = cell // width + dy
+def wrap(x: int, y: int, width: int, height: int) -> int:
+    """The cell at (x, y) on the torus, for x and y at most one width/height off. O(1)."""
     if x < 0:
         x += width
     elif x >= width:
@@ -34,6 +32,12 @@ def shift(cell: int, dx: int, dy: int, width: int, height: int) -> int:
     return y * width + x
 
 
+@njit(inline="always", cache=True)
+def shift(cell: int, dx: int, dy: int, width: int, height: int) -> int:
+    """The cell at offset (dx, dy) from ``cell`` on the torus. O(1)."""
+    return wrap(cell % width + dx, cell // width + dy, width, height)
+
+
 @njit(cache=True)
 def window_add(field: np.ndarray, cell: int, offs: np.ndarray, delta: int, width: int,
                height: int) -> None:
@@ -41,17 +45,7 @@ def window_add(field: np.ndarray, cell: int, offs: np.ndarray, delta: int, width
     x0 = cell % width
     y0 = cell // width
     for i in range(offs.shape[0]):
-        x = x0 + offs[i, 0]
-        y = y0 + offs[i, 1]
-        if x < 0:
-            x += width
-        elif x >= width:
-            x -= width
-        if y < 0:
-            y += height
-        elif y >= height:
-            y -= height
-        field[y * width + x] += delta
+        field[wrap(x0 + offs[i, 0], y0 + offs[i, 1], width, height)] += delta
 
 
 @njit(parallel=True, cache=True)
