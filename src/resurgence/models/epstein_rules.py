@@ -124,7 +124,7 @@ class Tally(NamedTuple):
 
 
 # --------------------------------------------------------------------------- perception
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def arrest_probability(cops: int, actives: int, p: Params) -> float:
     """Estimated arrest probability ``P = 1 - exp(-k f(C / A))``, ``A >= 1`` counting oneself.
 
@@ -138,7 +138,7 @@ def arrest_probability(cops: int, actives: int, p: Params) -> float:
     return 1.0 - np.exp(-p.k * ratio)
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def count_others(a: Agents, s: Space, i: int, offs: np.ndarray) -> int:
     """Free citizens of the other group than ``i``'s within the window ``offs``. O(window)."""
     n = 0
@@ -152,7 +152,7 @@ def count_others(a: Agents, s: Space, i: int, offs: np.ndarray) -> int:
 
 
 # --------------------------------------------------------------------------- bookkeeping
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def set_active(a: Agents, s: Space, i: int, active: bool) -> None:
     """Mark citizen ``i`` active or quiet, keeping the active count fields exact."""
     was = a.state[i] == ACTIVE
@@ -163,7 +163,7 @@ def set_active(a: Agents, s: Space, i: int, active: bool) -> None:
         window_add(s.active_window, a.cell[i], s.citizen_offs, delta, s.width, s.height)
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def place(a: Agents, s: Space, i: int, cell: int) -> None:
     """Put agent ``i`` (quiet or a cop) on ``cell``. O(window) for a cop, else O(1)."""
     a.cell[i] = cell
@@ -173,7 +173,7 @@ def place(a: Agents, s: Space, i: int, cell: int) -> None:
         window_add(s.cop_window, cell, s.citizen_offs, 1, s.width, s.height)
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def lift(a: Agents, s: Space, i: int) -> None:
     """Take agent ``i`` off its cell (it must not be active). O(window) for a cop, else O(1)."""
     cell = a.cell[i]
@@ -183,7 +183,7 @@ def lift(a: Agents, s: Space, i: int) -> None:
         window_add(s.cop_window, cell, s.citizen_offs, -1, s.width, s.height)
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def relocate(a: Agents, s: Space, i: int, target: int) -> None:
     """Move agent ``i`` to ``target``; O(window) if it is a cop or active, else O(1)."""
     active = a.state[i] == ACTIVE
@@ -196,7 +196,7 @@ def relocate(a: Agents, s: Space, i: int, target: int) -> None:
 
 
 # --------------------------------------------------------------------------- rules
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def decide(a: Agents, s: Space, i: int, p: Params) -> None:
     """Rule A: be active iff ``G - N > T``, grievance ``G = H (1 - L)``, net risk ``N = R P``.
 
@@ -212,7 +212,7 @@ def decide(a: Agents, s: Space, i: int, p: Params) -> None:
     set_active(a, s, i, active)
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def move(a: Agents, s: Space, i: int, rng: np.random.Generator) -> None:
     """Rule M: move to a uniformly random unoccupied cell within vision, if there is one."""
     offs = s.cop_offs if a.kind[i] == COP else s.citizen_offs
@@ -221,7 +221,7 @@ def move(a: Agents, s: Space, i: int, rng: np.random.Generator) -> None:
         relocate(a, s, i, target)
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def jail(a: Agents, s: Space, i: int, p: Params, t: Tally, rng: np.random.Generator) -> None:
     """Jail citizen ``i`` for a random term: 0..Jmax-1 (NetLogo ``random``), else 0..Jmax."""
     set_active(a, s, i, False)
@@ -239,7 +239,7 @@ def jail(a: Agents, s: Space, i: int, p: Params, t: Tally, rng: np.random.Genera
         s.occupied[a.cell[i]] -= 1
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def nth_occupant(a: Agents, s: Space, cell: int, rank: int, i: int, wanted: int) -> int:
     """The ``rank``-th occupant of ``cell`` that is active (``wanted`` = -1) or a free citizen of
     the other group than ``i`` (``wanted`` = that group)."""
@@ -257,7 +257,7 @@ def nth_occupant(a: Agents, s: Space, cell: int, rank: int, i: int, wanted: int)
     return -1
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def random_active_in_vision(a: Agents, s: Space, i: int, p: Params,
                             rng: np.random.Generator) -> int:
     """A uniformly random active citizen within cop ``i``'s vision, or -1. O(window)."""
@@ -275,7 +275,7 @@ def random_active_in_vision(a: Agents, s: Space, i: int, p: Params,
     return nth_occupant(a, s, cell, rank, i, -1)
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def enforce(a: Agents, s: Space, i: int, p: Params, t: Tally, rng: np.random.Generator) -> None:
     """Rule C: arrest a random active citizen within vision (NetLogo: and move onto its patch)."""
     suspect = random_active_in_vision(a, s, i, p, rng)
@@ -287,7 +287,7 @@ def enforce(a: Agents, s: Space, i: int, p: Params, t: Tally, rng: np.random.Gen
         relocate(a, s, i, target)
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def kill_other(a: Agents, s: Space, i: int, t: Tally, free_rows: np.ndarray, n_free: np.ndarray,
                rng: np.random.Generator) -> None:
     """Model II: an active kills one random free member of the other group within vision."""
@@ -310,7 +310,7 @@ def kill_other(a: Agents, s: Space, i: int, t: Tally, free_rows: np.ndarray, n_f
             j = a.nxt[j]
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def die(a: Agents, s: Space, i: int, free_rows: np.ndarray, n_free: np.ndarray) -> None:
     """Remove citizen ``i`` from the world; its row goes on the stack of free rows."""
     if a.state[i] == ACTIVE:
@@ -322,7 +322,7 @@ def die(a: Agents, s: Space, i: int, free_rows: np.ndarray, n_free: np.ndarray) 
     n_free[0] += 1
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def _occupies(a: Agents, s: Space, i: int) -> bool:
     """True if ``i`` is in its cell's occupant list. O(occupants of the cell)."""
     j = s.head[a.cell[i]]
@@ -333,7 +333,7 @@ def _occupies(a: Agents, s: Space, i: int) -> bool:
     return False
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def clone(a: Agents, s: Space, i: int, free_rows: np.ndarray, n_free: np.ndarray, t: Tally,
           rng: np.random.Generator) -> None:
     """Model II: a clone of ``i`` (group, H, R; quiet, age 0) on a random free adjacent cell."""
@@ -356,7 +356,7 @@ def clone(a: Agents, s: Space, i: int, free_rows: np.ndarray, n_free: np.ndarray
 
 
 # --------------------------------------------------------------------------- schedule
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def citizen_turn(a: Agents, s: Space, i: int, p: Params, t: Tally, free_rows: np.ndarray,
                  n_free: np.ndarray, rng: np.random.Generator) -> None:
     """One citizen's turn, in its variant's order."""
@@ -388,7 +388,7 @@ def citizen_turn(a: Agents, s: Space, i: int, p: Params, t: Tally, free_rows: np
             clone(a, s, i, free_rows, n_free, t, rng)
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def cop_turn(a: Agents, s: Space, i: int, p: Params, t: Tally, rng: np.random.Generator) -> None:
     """One cop's turn: Mesa arrests then moves; NetLogo and the paper move then arrest."""
     if p.variant == MESA:
