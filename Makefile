@@ -9,7 +9,7 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-.PHONY: setup run test bench
+.PHONY: setup run test bench dashboard
 setup: $(BIN)/.installed
 
 ## Epstein Run 2 (the default scenario), 4 seeds -> results/epstein-run-2/
@@ -25,3 +25,7 @@ test: setup
 bench: setup
 	$(BIN)/python benchmarks/throughput.py
 	$(BIN)/python benchmarks/mesa_compare.py
+
+## the interactive dashboard on http://127.0.0.1:8765
+dashboard: setup
+	$(BIN)/resurgence dashboard

@@ -39,7 +39,8 @@ def test_run_writes_a_parquet_per_seed_a_plot_and_a_summary(tmp_path: Path, vers
                       cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     files = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert files == ["plot.png", "seed-5.csv", "seed-5.parquet", "seed-6.csv", "seed-6.parquet"]
+    assert files == ["plot.png", "run.json", "seed-5.csv", "seed-5.parquet", "seed-6.csv",
+                     "seed-6.parquet"]
     df = pd.read_parquet(tmp_path / "out" / "seed-6.parquet")
     assert list(df.tick) == list(range(31))
     assert {"quiet", "active", "jailed", "cops"} <= set(df.columns)

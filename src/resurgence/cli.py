@@ -16,6 +16,7 @@ from resurgence import __version__
 from resurgence.analysis import summarise
 from resurgence.api import simulate
 from resurgence.errors import Problem, UserInputError
+from resurgence.scenario import Scenario
 from resurgence.scenario.catalog import DEFAULT, bundled, resolve
 from resurgence.store import atomic_write_bytes, write_frame
 
@@ -134,8 +135,23 @@ def run(
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=120)
     atomic_write_bytes(folder / "plot.png", buf.getvalue())
+    _write_manifest(folder, loaded, seed_list)
     _print_summary(loaded.name or stem, [summarise(df) for df in runs])
-    out_console.print(f"results: {folder}/ (seed-*.parquet, plot.png)")
+    out_console.print(f"results: {folder}/ (seed-*.parquet, plot.png, run.json)")
+
+
+def _write_manifest(folder: Path, scenario: Scenario, seeds: list[int]) -> None:
+    """run.json: what produced the folder (read by `resurgence report` for provenance)."""
+    import json
+
+    manifest = {
+        "resurgence": __version__,
+        "scenario": {"name": scenario.name, "file": scenario.source,
+                     "digest": scenario.digest(), "content": scenario.model_dump(mode="json")},
+        "seeds": seeds,
+        "ticks": scenario.ticks,
+    }
+    atomic_write_bytes(folder / "run.json", json.dumps(manifest, indent=2).encode())
 
 
 def _print_summary(title: str, rows: list[dict]) -> None:
@@ -158,6 +174,111 @@ def scenarios() -> None:
     for name, path in sorted(bundled().items()):
         table.add_row(name, resolve(str(path)).name)
     out_console.print(table)
+
+
+@app.command()
+@user_errors
+def report(
+    results: Annotated[
+        list[Path],
+        typer.Argument(help="Result folders written by `resurgence run` (one or more).",
+                       show_default=False),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path(
+        "report.html"),
+    title: Annotated[str | None, typer.Option("--title", help="Report title.")] = None,
+    question: Annotated[
+        str | None,
+        typer.Option("--question", help="The question the report answers (default: worded "
+                     "from the folders' names)."),
+    ] = None,
+    maps: Annotated[
+        bool,
+        typer.Option("--maps/--no-maps", help="Replay each folder's first seed to draw maps of "
+                     "the grid at chosen ticks."),
+    ] = True,
+) -> None:
+    """Write one self-contained HTML report comparing result folders: the question, the
+    settings, an outcome table (mean and 90% interval over seeds), the curves, maps, and
+    provenance (version, scenario digests, seeds). Figures are embedded; the file opens
+    offline and can be mailed as it is.
+
+      resurgence run epstein-run-2 --seeds 10
+
+      resurgence run epstein-run-4 --seeds 10
+
+      resurgence report results/epstein-run-2 results/epstein-run-4 --out runs-2-4.html
+    """
+    from resurgence.viz.report import write_report
+
+    if out.is_dir():
+        raise UserInputError("--out", [Problem("--out", str(out), "must be a file, not a "
+                                               "folder")])
+    write_report(results, out, title=title, question=question, maps=maps)
+    out_console.print(f"report: {out}")
+
+
+@app.command()
+@user_errors
+def animate(
+    scenario: Annotated[
+        str, typer.Argument(help="Scenario file (.toml) or the name of a bundled scenario.")
+    ] = DEFAULT,
+    seed: Annotated[
+        int | None, typer.Option("--seed", min=0, help="Seed (default: the scenario's).")
+    ] = None,
+    ticks: Annotated[
+        int | None,
+        typer.Option("--ticks", min=1, max=100_000, help="Last tick (default: the "
+                     "scenario's)."),
+    ] = None,
+    every: Annotated[int, typer.Option("--every", min=1, help="One frame every N ticks.")] = 1,
+    fps: Annotated[int, typer.Option("--fps", min=1, max=60, help="Frames per second.")] = 10,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Animation file, .gif (always) or .mp4 (needs ffmpeg); "
+                     "default: <scenario>.gif"),
+    ] = None,
+) -> None:
+    """Animate the map of one run (cells: quiet, active, jailed, cops...) as a GIF or MP4.
+
+      resurgence animate epstein-run-4 --ticks 200 --out run4.gif
+    """
+    import shutil
+
+    from resurgence.viz.animate import animate as write_animation
+    from resurgence.viz.views import view_for
+
+    loaded = resolve(scenario)
+    if ticks is not None:
+        loaded = loaded.with_overrides(ticks=ticks)
+    target = out if out is not None else Path(f"{Path(scenario).stem}.gif")
+    if target.suffix.lower() not in (".gif", ".mp4"):
+        raise UserInputError("--out", [Problem("--out", str(target), "must end in .gif or "
+                                               ".mp4")])
+    if target.suffix.lower() == ".mp4" and shutil.which("ffmpeg") is None:
+        raise UserInputError("--out", [Problem("--out", str(target), "writing .mp4 needs "
+                                               "ffmpeg on the PATH; use .gif")])
+    frames = loaded.ticks // every + 1
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  console=console, transient=not console.is_terminal) as progress:
+        task = progress.add_task("frames", total=frames)
+        write_animation(view_for(loaded), target, seed=seed, every=every, fps=fps,
+                        on_frame=lambda _f: progress.advance(task))
+    out_console.print(f"animation: {target} ({frames} frames)")
+
+
+@app.command()
+@user_errors
+def dashboard(
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port on 127.0.0.1.")
+                    ] = 8765,
+) -> None:
+    """Start the interactive dashboard on http://127.0.0.1:PORT (Ctrl-C stops it): pick a
+    scenario, move the levers, run, pause, step and reset two runs side by side."""
+    from resurgence.app.server import serve
+
+    serve(port)
 
 
 def main() -> None:

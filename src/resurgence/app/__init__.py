@@ -1,0 +1,1 @@
+"""The interactive dashboard (Solara): ``resurgence dashboard``."""

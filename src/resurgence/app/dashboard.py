@@ -1,0 +1,163 @@
+"""The interactive dashboard (Solara): two runs side by side, each with its own scenario, seed
+and levers; run, pause, step and reset; the map and the chart follow the run live.
+
+Start it with ``resurgence dashboard`` (see :mod:`resurgence.app.server`). The panels' logic
+lives in :class:`resurgence.app.session.Session`; this module only lays out widgets. Bad values
+(a lever out of range, a density sum above one, a vision too wide for the grid) show the same
+one-line message a scenario file would get, and the run goes on unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+
+import solara
+from solara.lab import use_task
+
+from resurgence.app.session import Session, scenario_names
+from resurgence.scenario.catalog import DEFAULT
+from resurgence.viz.views import Legend, Lever
+
+#: pause between redraws while running: at most 10 frames per second per panel
+FRAME_SECONDS = 0.1
+#: choices of ticks advanced per frame (run) or per click (step)
+TICKS_PER_STEP = [1, 5, 20, 100]
+
+CSS = """
+.resurgence-map { image-rendering: pixelated; width: 360px; height: auto;
+                  border: 1px solid #999; }
+.resurgence-legend span.swatch { display: inline-block; width: 12px; height: 12px;
+                  border: 1px solid #777; margin: 0 4px 0 10px; vertical-align: middle; }
+.resurgence-legend { font-size: 12px; }
+.resurgence-status { font-family: monospace; font-size: 14px; }
+.resurgence-lever { width: 100%; }
+"""
+
+
+def _legend_html(legend: Legend) -> str:
+    return "".join(f'<span class="swatch" style="background:{c.colour}"></span>'
+                   f"{html.escape(c.label)}" for c in legend.categories)
+
+
+def _advance(session: Session, ticks: int) -> None:
+    session.step(ticks)
+    session.snapshot()  # render off the event loop
+
+
+@solara.component
+def LeverControl(session: Session, lever: Lever, value: float, on_change) -> None:
+    """A slider for quick moves and a number field for exact (and checked) values."""
+    unit = f" ({lever.unit})" if lever.unit else ""
+
+    def set_value(v: float | None) -> None:
+        session.set_lever(lever.name, v)
+        on_change()
+
+    with solara.Row(classes=["resurgence-lever", f"lever-{lever.name}"],
+                    style="align-items:center"):
+        with solara.Div(style="flex: 3"):
+            if lever.integer:
+                solara.SliderInt(lever.label + unit, value=int(value), min=int(lever.low),
+                                 max=int(lever.high), step=int(lever.step), on_value=set_value)
+            else:
+                solara.SliderFloat(lever.label + unit, value=float(value), min=lever.low,
+                                   max=lever.high, step=lever.step, on_value=set_value)
+        with solara.Div(style="flex: 1"):
+            solara.InputFloat("value", value=float(value), on_value=set_value, dense=True,
+                              classes=[f"input-{lever.name}"])
+
+
+@solara.component
+def RunPanel(label: str, default: str = DEFAULT) -> None:
+    """One run: scenario, seed, buttons, status, map, chart and levers."""
+    session: Session = solara.use_memo(lambda: Session(default), [])
+    version = solara.use_reactive(0)
+    running = solara.use_reactive(False)
+    per_step = solara.use_reactive(1)
+
+    def refresh() -> None:
+        version.value = session.version
+
+    solara.use_effect(lambda: session.close, [])  # a closed page stops its run loop
+
+    async def loop() -> None:
+        while running.value and not session.closed:
+            try:
+                await asyncio.to_thread(_advance, session, per_step.value)
+            except Exception as exc:  # a model failure stops this run, not the page
+                session.error = f"the run stopped: {exc}"
+                running.value = False
+            refresh()
+            await asyncio.sleep(FRAME_SECONDS)
+
+    use_task(loop, dependencies=[running.value], prefer_threaded=False)
+
+    def choose(name: str | None) -> None:
+        running.value = False
+        if name is not None:
+            session.load(name)
+        refresh()
+
+    def set_seed(seed: int | None) -> None:
+        running.value = False
+        if seed is None or seed < 0:
+            session.error = f"seed = {seed}: must be a whole number, 0 or more"
+        else:
+            session.reset(seed)
+        refresh()
+
+    def step() -> None:
+        running.value = False
+        session.step(per_step.value)
+        refresh()
+
+    def reset() -> None:
+        running.value = False
+        session.reset()
+        refresh()
+
+    _ = version.value  # re-render when the session changes
+    snap = session.snapshot()
+    counts = " · ".join(f"{k} {v}" for k, v in snap.counts.items())
+    with solara.Card(title=f"Run {label}", classes=[f"panel-{label}"], margin=1):
+        with solara.Row():
+            solara.Select("scenario", values=scenario_names(), value=session.name,
+                          on_value=choose, classes=["scenario-select"])
+            solara.InputInt("seed", value=session.seed, on_value=set_seed,
+                            classes=["seed-input"])
+            solara.Select("ticks per step", values=TICKS_PER_STEP, value=per_step,
+                          classes=["per-step"])
+        with solara.Row():
+            solara.Button("Run", on_click=lambda: running.set(True), color="primary",
+                          disabled=running.value, classes=["run-button"])
+            solara.Button("Pause", on_click=lambda: running.set(False),
+                          disabled=not running.value, classes=["pause-button"])
+            solara.Button("Step", on_click=step, classes=["step-button"])
+            solara.Button("Reset", on_click=reset, classes=["reset-button"])
+        if session.error:
+            solara.Error(session.error, classes=["lever-error"])
+        with solara.Div(classes=["resurgence-status"]):
+            solara.Text(f"tick {snap.tick}", classes=["tick"])
+            solara.Text("  ·  ")
+            solara.Text(counts, classes=["counts"])
+        solara.Image(snap.map_png, classes=["resurgence-map", "map"])
+        solara.HTML(tag="div", unsafe_innerHTML=_legend_html(session.view.legend),
+                    classes=["resurgence-legend"])
+        solara.HTML(tag="div", unsafe_innerHTML=snap.chart_svg, classes=["chart"])
+        for lever in session.view.levers:
+            LeverControl(session, lever, snap.levers[lever.name], refresh)
+
+
+@solara.component
+def Page() -> None:
+    solara.Title("resurgence dashboard")
+    solara.Style(CSS)
+    solara.HTML(tag="p", unsafe_innerHTML=(  # not Markdown: it loads KaTeX from a CDN
+        "<b>Two runs side by side.</b> Pick a scenario and a seed, move the levers, then run, "
+        "pause, step or reset each run. Same scenario and seed give the same run until a "
+        "lever differs; the scenario's own timeline still applies at the ticks it names."
+    ))
+    with solara.Columns([1, 1]):
+        RunPanel("A")
+        RunPanel("B")

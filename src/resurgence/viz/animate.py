@@ -1,0 +1,73 @@
+"""An animation of the grid over a run: GIF (Pillow, always there) or MP4 (when ffmpeg is)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.animation import FFMpegWriter, FuncAnimation, PillowWriter  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+
+from resurgence.store import atomic_write_bytes  # noqa: E402
+from resurgence.viz.maps import to_rgb  # noqa: E402
+from resurgence.viz.views import View  # noqa: E402
+
+
+def animate(view: View, path: Path, seed: int | None = None, ticks: int | None = None,
+            every: int = 1, fps: int = 10, on_frame: Callable[[int], None] | None = None
+            ) -> int:
+    """Write an animation of the map of one run of the view's scenario to ``path``.
+
+    One frame every ``every`` ticks from tick 0 to ``ticks`` (default: the scenario's), at
+    ``fps`` frames per second; the title counts ticks and actives. ``.gif`` uses Pillow,
+    ``.mp4`` needs ffmpeg on the PATH. The file is written whole or not at all. Returns the
+    number of frames."""
+    suffix = path.suffix.lower()
+    if suffix not in (".gif", ".mp4"):
+        raise ValueError(f"{path}: the animation must be a .gif or .mp4 file")
+    if suffix == ".mp4" and shutil.which("ffmpeg") is None:
+        raise RuntimeError("writing .mp4 needs ffmpeg on the PATH; write a .gif instead")
+    last = view.scenario.ticks if ticks is None else ticks
+    run = view.start(seed)
+    lut = view.legend.lut()
+    title = view.scenario.name or "run"
+    n_frames = last // every + 1
+
+    fig, ax = plt.subplots(figsize=(5, 5.6), dpi=90)
+    image = ax.imshow(to_rgb(run.cell_states(), lut), interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    caption = ax.set_title("", fontsize=9)
+    handles = [Patch(facecolor=c.colour, edgecolor="#555555", label=c.label)
+               for c in view.legend.categories]
+    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 4), fontsize=8,
+               frameon=False)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+
+    def draw(frame: int) -> tuple:
+        if frame > 0:
+            for _ in range(every):
+                run.step()
+        image.set_data(to_rgb(run.cell_states(), lut))
+        last_row = run.frame().iloc[-1]
+        caption.set_text(f"{title}\ntick {run.tick} · active {int(last_row['active'])}")
+        if on_frame is not None:
+            on_frame(frame)
+        return (image, caption)
+
+    anim = FuncAnimation(fig, draw, frames=n_frames, blit=False, repeat=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial{suffix}")
+    try:
+        writer = PillowWriter(fps=fps) if suffix == ".gif" else FFMpegWriter(fps=fps)
+        anim.save(str(tmp), writer=writer)
+        atomic_write_bytes(path, tmp.read_bytes())
+    finally:
+        tmp.unlink(missing_ok=True)
+        plt.close(fig)
+    return n_frames

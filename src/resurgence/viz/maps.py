@@ -1,0 +1,106 @@
+"""Categorical maps of the grid: fast images for the dashboard, matplotlib figures for reports.
+
+A map is an (H, W) array of small integer codes (``EpsteinRun.cell_states()``, or a theatre's
+control layer) and a :class:`~resurgence.viz.views.Legend` saying what each code means and its
+colour. The fast path (:func:`to_rgb`, :func:`png_bytes`) is a NumPy lookup table and a PNG
+encoder, no matplotlib: about 3 ms for a 200x200 grid (``benchmarks/map_redraw.py``).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from resurgence.viz.views import Legend, View  # noqa: E402
+
+
+def to_rgb(codes: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    """(H, W) codes -> (H, W, 3) uint8 colours through a (256, 3) lookup table. O(cells)."""
+    return lut[codes.astype(np.uint8, copy=False)]
+
+
+def png_bytes(rgb: np.ndarray, scale: int = 1) -> bytes:
+    """Encode an (H, W, 3) uint8 image as PNG, each cell ``scale`` x ``scale`` pixels (fast
+    zlib level 1; the browser can enlarge a scale-1 image itself). O(pixels)."""
+    if scale > 1:
+        rgb = np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgb), "RGB").save(buf, format="png", compress_level=1)
+    return buf.getvalue()
+
+
+def map_png(codes: np.ndarray, legend: Legend, scale: int = 1) -> bytes:
+    """A map's PNG bytes: :func:`to_rgb` then :func:`png_bytes`."""
+    return png_bytes(to_rgb(codes, legend.lut()), scale)
+
+
+def _draw(ax: plt.Axes, codes: np.ndarray, legend: Legend, title: str) -> None:
+    ax.imshow(to_rgb(codes, legend.lut()), interpolation="nearest", origin="upper")
+    ax.set_title(title, fontsize=9)
+    h, w = codes.shape
+    ax.set_xlabel(f"x (cell, {w} across)", fontsize=8)
+    ax.set_ylabel(f"y (cell, {h} down)", fontsize=8)
+    ax.tick_params(labelsize=7)
+
+
+def _legend(fig: Figure, legend: Legend, codes: Sequence[np.ndarray]) -> None:
+    present = set(np.unique(np.concatenate([c.ravel() for c in codes])).tolist())
+    handles = [Patch(facecolor=c.colour, edgecolor="#555555", label=c.label)
+               for c in legend.categories if c.code in present or c.label == "empty"]
+    fig.legend(handles=handles, title=legend.title, loc="lower center", fontsize=8,
+               title_fontsize=8, ncol=min(len(handles), 7), frameon=False)
+
+
+def plot_map(codes: np.ndarray, legend: Legend, title: str = "") -> Figure:
+    """One map with its legend (only the categories present, and 'empty')."""
+    fig, ax = plt.subplots(figsize=(5, 5.6))
+    _draw(ax, codes, legend, title)
+    _legend(fig, legend, [codes])
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig
+
+
+def plot_maps(snapshots: Sequence[tuple[str, np.ndarray]], legend: Legend,
+              title: str = "") -> Figure:
+    """Maps side by side (e.g. the grid at chosen ticks), one shared legend.
+
+    ``snapshots``: (caption, codes) pairs, e.g. ``("tick 100", run.cell_states())``."""
+    n = len(snapshots)
+    if n == 0:
+        raise ValueError("no maps to plot")
+    fig, axes = plt.subplots(1, n, figsize=(3.2 * n + 0.4, 4.2), squeeze=False)
+    for ax, (caption, codes) in zip(axes[0], snapshots, strict=True):
+        _draw(ax, codes, legend, caption)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    _legend(fig, legend, [c for _, c in snapshots])
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    return fig
+
+
+def replay(view: View, seed: int, ticks: Sequence[int]) -> tuple[dict[int, np.ndarray],
+                                                                  pd.DataFrame]:
+    """Run the view's scenario from tick 0 with ``seed`` and keep the map at each of ``ticks``.
+
+    Runs are reproducible bit for bit, so this shows the maps of a stored run without storing
+    them; the returned frame lets the caller check the replay against the stored series."""
+    wanted = sorted(set(int(t) for t in ticks))
+    run = view.start(seed)
+    maps: dict[int, np.ndarray] = {}
+    while True:
+        if run.tick in wanted:
+            maps[run.tick] = run.cell_states().copy()
+        if run.tick >= wanted[-1]:
+            break
+        run.step()
+    return maps, run.frame()

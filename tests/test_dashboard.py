@@ -1,0 +1,235 @@
+"""The dashboard: its panel logic (no browser), and the real server driven in Debian's headless
+Chromium through Playwright: move a slider, step and run, see the map and the chart change, get
+a message for a bad value. A screenshot is kept in test-artifacts/dashboard.png.
+
+Without Chromium (or Playwright) the browser test is skipped locally with the reason, and
+fails under CI=true: `.ci/run` installs Chromium before the tests.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from resurgence.app.server import port_free
+from resurgence.app.session import Session, scenario_names
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+#: generous: the machine may be busy with other work; no timing is asserted
+WAIT_MS = 60_000
+
+
+# --------------------------------------------------------------------------- panel logic
+def test_session_steps_resets_and_renders_map_and_chart():
+    session = Session("epstein-run-2")
+    first = session.snapshot()
+    assert first.tick == 0 and first.counts["active"] == 0 and first.counts["cops"] == 64
+    assert first.map_png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert session.snapshot() is first  # cached until something changes
+    session.step(5)
+    later = session.snapshot()
+    assert later.tick == 5 and later.map_png != first.map_png
+    assert 'data-series="active"' in later.chart_svg and later.chart_svg != first.chart_svg
+    session.reset()
+    assert session.snapshot().tick == 0 and session.snapshot().map_png == first.map_png
+
+
+def test_session_applies_good_lever_values_and_keeps_a_message_for_bad_ones():
+    session = Session("epstein-run-2")
+    assert session.set_lever("legitimacy", 0.3)
+    assert session.snapshot().levers["legitimacy"] == 0.3 and session.error is None
+
+    bad = [
+        ("cop_density", 0.5, "levers: epstein.citizen_density + epstein.cop_density = 1.2: "
+                              "must be at most 1 (one agent per cell)"),
+        ("citizen_vision", 30, "must fit the 40x40 torus: at most 19"),
+        ("legitimacy", 1.5, "epstein.legitimacy = 1.5: Input should be less than or equal to 1"),
+        ("max_jail_term", 2.5, "epstein.max_jail_term = 2.5: must be a whole number"),
+        ("legitimacy", None, "a number is required"),
+        ("citizen_density", 0.5, "not a lever of this model"),
+    ]
+    for name, value, message in bad:
+        assert not session.set_lever(name, value)
+        assert message in session.error
+        assert session.snapshot().levers["legitimacy"] == 0.3  # the run is unchanged
+    session.step()  # and still runs
+    assert session.tick == 1
+
+
+def test_session_offers_only_scenarios_it_can_show_and_explains_others():
+    names = scenario_names()
+    assert "epstein-run-2" in names and "epstein-run-7" in names
+    session = Session("epstein-run-7")
+    assert [lv.name for lv in session.view.levers][:2] == ["legitimacy", "legitimacy_green"]
+    assert "green" in session.snapshot().counts
+    assert not session.load("no-such-scenario")
+    assert "no-such-scenario: scenario = 'no-such-scenario'" in session.error
+    assert session.name == "epstein-run-7"  # the panel keeps its run
+
+
+def test_dashboard_command_refuses_a_port_in_use():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        assert not port_free(port)
+        done = subprocess.run([str(Path(sys.executable).with_name("resurgence")), "dashboard",
+                               "--port", str(port)], capture_output=True, text=True,
+                              timeout=120)
+    assert done.returncode == 2
+    assert f"error: --port: --port = {port}: is in use on 127.0.0.1" in done.stderr
+
+
+# --------------------------------------------------------------------------- in a browser
+def _need_browser():
+    """Playwright's sync API, or skip (locally) / fail (CI) with the reason."""
+    missing = []
+    if not Path(CHROMIUM).exists():
+        missing.append(f"{CHROMIUM} (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing.append("the playwright package (pip install playwright)")
+        sync_playwright = None
+    if missing:
+        reason = "the browser test needs " + " and ".join(missing)
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason + "; .ci/run installs them")
+        pytest.skip(reason)
+    return sync_playwright
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """`resurgence dashboard --port P` as a user starts it; its URL once it answers."""
+    _need_browser()
+    port = _free_port()
+    exe = Path(sys.executable).with_name("resurgence")
+    log = ARTIFACTS / "dashboard-server.log"
+    ARTIFACTS.mkdir(exist_ok=True)
+    with open(log, "w") as out:
+        proc = subprocess.Popen([str(exe), "dashboard", "--port", str(port)], stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"the dashboard exited with {proc.returncode}: {log.read_text()}")
+            try:
+                with urllib.request.urlopen(url, timeout=5) as reply:
+                    if reply.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the dashboard did not answer on {url}: {log.read_text()}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)  # its own session: the server and nothing else
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def _tick(page, panel: str) -> int:
+    return int(page.inner_text(f".panel-{panel} .tick").split()[1])
+
+
+def _counts(page, panel: str) -> dict[str, int]:
+    words = page.inner_text(f".panel-{panel} .counts").replace("·", " ").split()
+    return {k: int(v) for k, v in zip(words[::2], words[1::2], strict=True)}
+
+
+def test_dashboard_in_headless_chromium(server: str):
+    sync_playwright = _need_browser()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1500})
+        page.set_default_timeout(WAIT_MS)
+        failed: list[str] = []
+        page.on("requestfailed", lambda r: failed.append(r.url))
+        try:
+            page.goto(server)
+            page.wait_for_selector(".panel-A .tick")
+            page.wait_for_selector(".panel-B .tick")
+            a = page.locator(".panel-A")
+            assert _tick(page, "A") == 0 and _counts(page, "A")["active"] == 0
+            map_before = a.locator("img.map").screenshot()
+            chart_before = a.locator("polyline[data-series='active']").get_attribute("points")
+
+            # move the legitimacy slider to about a fifth of its range
+            slider = a.locator(".lever-legitimacy .v-slider")
+            box = slider.bounding_box()
+            slider.click(position={"x": box["width"] * 0.2, "y": box["height"] / 2})
+            page.wait_for_function(
+                "() => { const v = parseFloat(document.querySelector("
+                "'.panel-A .input-legitimacy input').value); return v > 0.1 && v < 0.3; }")
+
+            # step once, then run and pause: the tick counter and the counts move
+            a.locator(".step-button").click()
+            page.wait_for_function(
+                "() => document.querySelector('.panel-A .tick').innerText === 'tick 1'")
+            a.locator(".run-button").click()
+            page.wait_for_function(
+                "() => parseInt(document.querySelector('.panel-A .tick').innerText.split(' ')[1])"
+                " >= 30")
+            a.locator(".pause-button").click()
+            page.wait_for_selector(".panel-A .run-button:not([disabled])")
+            page.wait_for_timeout(500)
+            paused_at = _tick(page, "A")
+            page.wait_for_timeout(700)
+            assert _tick(page, "A") == paused_at >= 30  # paused means paused
+            counts = _counts(page, "A")
+            assert counts["active"] + counts["jailed"] > 0  # low legitimacy: rebellion
+            assert sum(counts[k] for k in ("quiet", "active", "jailed")) == 1120
+
+            # the map and the chart changed; the other panel did not move
+            assert a.locator("img.map").screenshot() != map_before
+            assert (a.locator("polyline[data-series='active']").get_attribute("points")
+                    != chart_before)
+            assert _tick(page, "B") == 0
+
+            # a bad value gets a message, not a crash, and the run goes on
+            field = a.locator(".input-cop_density input")
+            field.fill("0.5")
+            field.press("Enter")
+            error = page.wait_for_selector(".panel-A .lever-error")
+            assert "must be at most 1 (one agent per cell)" in error.inner_text()
+            a.locator(".step-button").click()
+            page.wait_for_function(
+                f"() => document.querySelector('.panel-A .tick').innerText === "
+                f"'tick {paused_at + 1}'")
+
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+            assert not failed, f"requests that failed (assets must be local): {failed}"
+        except Exception:
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "dashboard-failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()

@@ -1,0 +1,163 @@
+"""`resurgence report`: one self-contained HTML file with the question, the settings, an outcome
+table with uncertainty, embedded figures and provenance; written whole or not at all."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from resurgence import Scenario, __version__
+from resurgence.store import files
+from resurgence.viz.report import load_results, write_report
+
+SMALL = """
+name = "small, legitimacy {legitimacy}"
+model = "epstein"
+ticks = 40
+seed = 5
+[grid]
+width = 20
+height = 20
+[epstein]
+citizen_vision = 2
+cop_vision = 2
+legitimacy = {legitimacy}
+"""
+
+
+def resurgence(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).with_name("resurgence")
+    return subprocess.run([str(exe), *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "COLUMNS": "200"})
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory) -> Path:
+    """Two result folders written by `resurgence run`: legitimacy 0.7 and 0.9, 3 seeds each."""
+    root = tmp_path_factory.mktemp("results")
+    for name, legitimacy in (("low", 0.7), ("high", 0.9)):
+        (root / f"{name}.toml").write_text(SMALL.format(legitimacy=legitimacy))
+        done = resurgence("run", f"{name}.toml", "--seeds", "3", "--out", name, cwd=root)
+        assert done.returncode == 0, done.stderr
+    return root
+
+
+class Tags(HTMLParser):
+    """Every tag with its attributes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def test_run_writes_a_manifest_with_digest_seeds_and_version(results: Path):
+    manifest = json.loads((results / "low" / "run.json").read_text())
+    scenario = Scenario.load(results / "low.toml")
+    assert manifest["resurgence"] == __version__
+    assert manifest["seeds"] == [5, 6, 7]
+    assert manifest["scenario"]["digest"] == scenario.digest()
+    assert manifest["scenario"]["file"].endswith("low.toml")
+    assert Scenario.from_dict(manifest["scenario"]["content"]).digest() == scenario.digest()
+
+
+def test_report_is_one_self_contained_html_file(results: Path):
+    done = resurgence("report", "low", "high", "--out", "report.html", cwd=results)
+    assert done.returncode == 0, done.stderr
+    page = (results / "report.html").read_text(encoding="utf-8")
+    parser = Tags()
+    parser.feed(page)
+
+    # nothing to fetch: no link or script tags, every src and href is inline data or a fragment
+    assert not [t for t, _ in parser.tags if t in ("link", "script", "iframe")]
+    refs = [a[k] or "" for _, a in parser.tags for k in ("src", "href") if k in a]
+    assert refs and all(r.startswith(("data:", "#")) for r in refs)
+    assert not re.search(r"url\(\s*['\"]?(https?:)?//", page)
+
+    # figures embedded as PNG, none blank: outcomes, comparison, two curves, two map strips
+    images = [a["src"] for t, a in parser.tags if t == "img"]
+    assert len(images) == 6
+    for src in images:
+        assert src.startswith("data:image/png;base64,")
+        pixels = Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))).convert("L")
+        assert np.asarray(pixels, float).std() > 5
+
+    # the question, the settings (what differs is marked), the outcome table with intervals
+    assert "How do low and high differ in rebellion" in page
+    assert re.search(r'<tr class="diff"><td><code>epstein.legitimacy</code></td>'
+                     r"<td>0.7</td><td>0.9</td></tr>", page)
+    table = page[page.index('<table class="outcomes">'):]
+    table = table[: table.index("</table>")]
+    for label in ("mean active share", "peak actives", "outbursts (actives &gt; 50)"):
+        assert label in table
+    assert len(re.findall(r"\[[-\d.,]+, [-\d.,]+\] n=3", table)) >= 6
+    assert "90% interval" in page
+
+    # provenance: version, scenario digests, seeds, file hashes; the maps' replay checked
+    for name in ("low", "high"):
+        digest = Scenario.load(results / f"{name}.toml").digest()
+        assert digest in page
+    assert f"resurgence {__version__}" in page
+    assert "5-7 (3)" in page
+    assert "seed-7.parquet" in page
+    assert page.count("the replay matched the stored series tick for tick") == 2
+
+
+def test_report_is_written_atomically(results: Path, tmp_path: Path, monkeypatch):
+    out = tmp_path / "report.html"
+    out.write_text("previous report")
+
+    def crash(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(files.os, "replace", crash)
+    with pytest.raises(OSError, match="disk full"):
+        write_report([results / "low"], out, maps=False)
+    assert out.read_text() == "previous report"  # the old file whole, nothing half-written
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]  # no temporary left
+
+    monkeypatch.undo()
+    write_report([results / "low"], out, maps=False)
+    assert out.read_text(encoding="utf-8").startswith("<!doctype html>")
+
+
+def test_folders_without_a_manifest_still_report_their_series(results: Path, tmp_path: Path):
+    old = tmp_path / "old-run"
+    old.mkdir()
+    for p in (results / "low").glob("seed-*.parquet"):
+        (old / p.name).write_bytes(p.read_bytes())
+    loaded = load_results(old)
+    assert loaded.seeds == [5, 6, 7] and loaded.scenario is None
+    out = tmp_path / "r.html"
+    write_report([old], out)
+    page = out.read_text(encoding="utf-8")
+    assert "Settings unknown for folders without a run.json" in page
+    assert "No maps: the folder has no run.json" in page
+    assert '<table class="outcomes">' in page
+
+
+@pytest.mark.parametrize("make,expected", [
+    (lambda root: root / "missing", "no such folder"),
+    (lambda root: (root / "empty").mkdir() or root / "empty", "holds no seed-*.parquet"),
+])
+def test_a_folder_that_is_not_a_result_exits_2_with_one_message(tmp_path: Path, make,
+                                                                  expected):
+    folder = make(tmp_path)
+    done = resurgence("report", str(folder), "--out", "r.html", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: ") and expected in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "r.html").exists()
