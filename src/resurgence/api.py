@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 
-from resurgence.models import epstein
+from resurgence import analysis
+from resurgence.models import epstein, insurgency
 from resurgence.scenario import Scenario
 
-_MODELS = {"epstein": epstein.simulate}
+_MODELS: dict[str, Callable[..., pd.DataFrame]] = {
+    "epstein": epstein.simulate,
+    "insurgency": insurgency.simulate,
+}
 
 
 def simulate(
@@ -19,5 +24,15 @@ def simulate(
     on_tick: Callable[[int], None] | None = None,
 ) -> pd.DataFrame:
     """Run ``scenario`` once with ``seed`` (default: the scenario's) for ``ticks`` (default: the
-    scenario's); one row per tick, tick 0 being the initial state."""
+    scenario's); one row per tick, tick 0 being the initial state. Insurgency runs also have a
+    ``date`` column (see :func:`resurgence.models.insurgency.simulate`)."""
     return _MODELS[scenario.model](scenario, seed=seed, ticks=ticks, on_tick=on_tick)
+
+
+def summarise(scenario: Scenario, df: pd.DataFrame, after: str | None = None) -> dict[str, Any]:
+    """Headline outcomes of one run of ``scenario`` (one seed), by its model: outbursts and
+    shares for Epstein's; territory loss, resurgence, casualties and members for the insurgency
+    (``after``: count resurgence only after this date, e.g. a policy branch)."""
+    if scenario.model == "insurgency":
+        return {"seed": int(df.seed.iloc[0]), **insurgency.summarise(df, after=after)}
+    return analysis.summarise(df)

@@ -13,8 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from resurgence import __version__
-from resurgence.analysis import summarise
-from resurgence.api import simulate
+from resurgence.api import simulate, summarise
 from resurgence.errors import Problem, UserInputError
 from resurgence.scenario import Scenario
 from resurgence.scenario.catalog import DEFAULT, bundled, resolve
@@ -136,7 +135,7 @@ def run(
     fig.savefig(buf, format="png", dpi=120)
     atomic_write_bytes(folder / "plot.png", buf.getvalue())
     _write_manifest(folder, loaded, seed_list)
-    _print_summary(loaded.name or stem, [summarise(df) for df in runs])
+    _print_summary(loaded.name or stem, [summarise(loaded, df) for df in runs])
     out_console.print(f"results: {folder}/ (seed-*.parquet, plot.png, run.json)")
 
 
@@ -152,6 +151,59 @@ def _write_manifest(folder: Path, scenario: Scenario, seeds: list[int]) -> None:
         "ticks": scenario.ticks,
     }
     atomic_write_bytes(folder / "run.json", json.dumps(manifest, indent=2).encode())
+
+
+@app.command(name="compare")
+@user_errors
+def compare_cmd(
+    results: Annotated[
+        list[Path],
+        typer.Argument(help="Result folders written by `resurgence run`.", show_default=False),
+    ],
+    after: Annotated[
+        str | None,
+        typer.Option("--after", help="Count resurgence only after this date (YYYY-MM-DD), "
+                     "e.g. the date policies branch."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Where to save the comparison (a .csv table and a .png "
+                     "plot beside it; default: compare.csv / compare.png)."),
+    ] = None,
+) -> None:
+    """Compare policies or scenarios run with `resurgence run`: each outcome's mean over seeds
+    with a 95% confidence interval (Student t; Wilson for shares such as the probability of
+    resurgence), printed as a table and saved with a comparison plot.
+
+      resurgence run post-mosul-military-only --seeds 10
+
+      resurgence run post-mosul-inclusion --seeds 10
+
+      resurgence compare results/post-mosul-military-only results/post-mosul-inclusion
+      --after 2017-07-10
+    """
+    from resurgence.compare import compare, load_folder
+    from resurgence.viz.plots import figure_bytes, plot_comparison
+
+    folders = [load_folder(path) for path in results]
+    table = compare(folders, after=after)
+    target = out if out is not None else Path("compare.csv")
+    write_frame(table, target.with_suffix(".csv"))
+    view = Table(title="comparison (mean over seeds, 95% interval)")
+    for column in ("outcome", *[f.name for f in folders]):
+        view.add_column(column, justify="left" if column == "outcome" else "right")
+    for outcome, block in table.groupby("outcome", sort=False):
+        cells = {r.scenario: f"{r.estimate:.3g} [{r.low:.3g}, {r.high:.3g}]"
+                 for r in block.itertuples()}
+        view.add_row(str(outcome), *(cells.get(f.name, "-") for f in folders))
+    out_console.print(view)
+    first = folders[0].runs[0]
+    columns = ((("territory_km2", "territory held, km2"), ("members", "members (all roles)"))
+               if "territory_km2" in first else (("active", "active citizens"),
+                                                  ("jailed", "jailed citizens")))
+    fig = plot_comparison({f.name: f.runs for f in folders}, columns=columns)
+    atomic_write_bytes(target.with_suffix(".png"), figure_bytes(fig))
+    out_console.print(f"saved: {target.with_suffix('.csv')}, {target.with_suffix('.png')}")
 
 
 def _print_summary(title: str, rows: list[dict]) -> None:

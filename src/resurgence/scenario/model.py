@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+import numpy as np
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from resurgence.errors import MISSING, Problem, ScenarioError, keyed_error
 from resurgence.scenario.epstein import EPSTEIN_TIMELINE_KEYS, EpsteinConfig
-from resurgence.scenario.timeline import TimelineEntry, schedule
+from resurgence.scenario.insurgency import LEVER_KEYS, InsurgencyConfig, Levers
+from resurgence.scenario.timeline import TimelineEntry, resolve_dates, schedule
 
 
 class GridConfig(BaseModel):
@@ -35,17 +46,53 @@ class Scenario(BaseModel):
 
     name: str = ""
     description: str = ""
-    model: Literal["epstein"] = "epstein"
+    model: Literal["epstein", "insurgency"] = "epstein"
     ticks: int = Field(200, ge=1, le=10_000_000, description="ticks to run")
     seed: int = Field(0, ge=0, description="default seed")
+    start: dt.date | None = Field(None, description="calendar date of tick 0 (timeline entries "
+                                  "may then use `date`)")
+    end: dt.date | None = Field(None, description="last date to run to (sets `ticks` when "
+                                "`ticks` is not given)")
+    tick_days: int = Field(7, ge=1, le=366, description="days per tick when `start` is given")
     grid: GridConfig = GridConfig()
     epstein: EpsteinConfig = EpsteinConfig()
+    insurgency: InsurgencyConfig = InsurgencyConfig()
+    levers: Levers = Levers()
     timeline: list[TimelineEntry] = Field(default_factory=list)
 
     _source: str = PrivateAttr(default="<scenario>")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _ticks_from_end(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("end") is not None and "ticks" not in data:
+            start, end, days = data.get("start"), data.get("end"), data.get("tick_days", 7)
+            try:
+                start, end = (TypeAdapter(dt.date).validate_python(v) for v in (start, end))
+            except ValidationError:
+                return data  # reported by field validation
+            if isinstance(start, dt.date) and isinstance(end, dt.date) and isinstance(days, int):
+                if end <= start:
+                    raise keyed_error("end", end, f"must be after start ({start})")
+                if days >= 1:
+                    data = {**data, "ticks": max(1, (end - start).days // days)}
+        return data
+
+    @model_validator(mode="after")
+    def _dates_need_start(self) -> Scenario:
+        if self.start is None:
+            for i, entry in enumerate(self.timeline):
+                if entry.date is not None:
+                    raise keyed_error(f"timeline.{i}.date", entry.date,
+                                      "a dated entry needs the scenario's `start` date")
+            if self.end is not None:
+                raise keyed_error("end", self.end, "needs the scenario's `start` date")
+        return self
+
     @model_validator(mode="after")
     def _vision_fits_grid(self) -> Scenario:
+        if self.model != "epstein":
+            return self
         for key in ("citizen_vision", "cop_vision"):
             self._check_vision(f"epstein.{key}", getattr(self.epstein, key))
         return self
@@ -61,6 +108,8 @@ class Scenario(BaseModel):
 
     @model_validator(mode="after")
     def _timeline_keys(self) -> Scenario:
+        if self.model == "insurgency":
+            return self._lever_keys()
         for i, entry in enumerate(self.timeline):
             for key, value in entry.values.items():
                 where = f"timeline.{i}.{key}"
@@ -74,6 +123,19 @@ class Scenario(BaseModel):
                     raise keyed_error(where, value, exc.errors()[0]["msg"]) from None
                 if key.endswith("_vision"):
                     self._check_vision(where, float(value))  # type: ignore[arg-type]
+        return self
+
+    def _lever_keys(self) -> Scenario:
+        for i, entry in enumerate(self.timeline):
+            for key, value in entry.values.items():
+                where = f"timeline.{i}.{key}"
+                if key not in LEVER_KEYS:
+                    allowed = ", ".join(sorted(LEVER_KEYS))
+                    raise keyed_error(where, value, f"not a lever (allowed: {allowed})")
+                try:
+                    Levers.model_validate({**self.levers.model_dump(), key: value})
+                except ValidationError as exc:
+                    raise keyed_error(where, value, exc.errors()[0]["msg"]) from None
         return self
 
     # ----------------------------------------------------------------- loading
@@ -118,15 +180,33 @@ class Scenario(BaseModel):
         return Scenario.from_dict(data, source=self._source)
 
     def schedule(self) -> dict[str, Any]:
-        """Per-tick values of the parameters the timeline changes (see ``timeline.schedule``)."""
+        """Per-tick values of the parameters the timeline changes (see ``timeline.schedule``);
+        for the insurgency model, of every lever."""
+        if self.model == "insurgency":
+            levers = self.levers.model_dump()
+            every = schedule(levers, self.resolved_timeline(), self.ticks)
+            return {k: every.get(k, np.full(self.ticks + 1, float(v))) for k, v in levers.items()}
         base = self.epstein.model_dump()
         if base["legitimacy_green"] is None:
             base["legitimacy_green"] = base["legitimacy"]
-        return schedule(base, self.timeline, self.ticks)
+        return schedule(base, self.resolved_timeline(), self.ticks)
+
+    def resolved_timeline(self) -> list[TimelineEntry]:
+        """The timeline with dates turned into ticks (see ``timeline.resolve_dates``)."""
+        if self.start is None:
+            return list(self.timeline)
+        return resolve_dates(self.timeline, self.start, self.tick_days)
+
+    def date_of(self, ticks: np.ndarray) -> np.ndarray:
+        """Calendar dates (datetime64[D]) of ticks; needs ``start``."""
+        assert self.start is not None
+        return np.datetime64(self.start, "D") + np.asarray(ticks) * np.timedelta64(
+            self.tick_days, "D")
 
     def digest(self) -> str:
         """A short hash of the validated content (provenance for stored results)."""
-        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        unused = {"insurgency", "levers"} if self.model == "epstein" else {"epstein", "grid"}
+        blob = json.dumps(self.model_dump(mode="json", exclude=unused), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
 

@@ -117,13 +117,17 @@ def plot_comparison(scenarios: Mapping[str, Sequence[pd.DataFrame]],
         raise ValueError("no scenarios to compare")
     n = len(columns)
     fig, axes = plt.subplots(1, n, figsize=(4.6 * n + 0.6, 4.0), squeeze=False, sharex=True)
+    first = next(iter(scenarios.values()))[0]
+    time = "date" if "date" in first else "tick"
     for ax, (column, caption) in zip(axes[0], columns, strict=True):
         for i, (name, runs) in enumerate(scenarios.items()):
             runs = _same_length(runs)
-            _band(ax, runs, column, f"{name} ({len(runs)} seeds)", CYCLE[i % len(CYCLE)])
+            _band(ax, runs, column, f"{name} ({len(runs)} seeds)", CYCLE[i % len(CYCLE)],
+                  time=time)
         ax.set_title(caption, fontsize=9, loc="left")
-        ax.set_xlabel(TIME_LABEL, fontsize=8)
-        ax.set_ylabel("citizens (agents)", fontsize=8)
+        ax.set_xlabel("date" if time == "date" else TIME_LABEL, fontsize=8)
+        if column in ("quiet", "active", "jailed"):
+            ax.set_ylabel("citizens (agents)", fontsize=8)
         ax.grid(alpha=0.25)
     axes[0, 0].legend(loc="upper left", fontsize=7, framealpha=0.85)
     fig.suptitle(f"{title}\n(median over seeds, {BAND[0]}-{BAND[1]}% band)", fontsize=10)

@@ -1,0 +1,83 @@
+"""Compare result folders written by ``resurgence run``: outcomes per seed, summarised with
+confidence intervals over seeds."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from resurgence.api import summarise
+from resurgence.errors import Problem, UserInputError
+from resurgence.scenario import Scenario
+
+
+@dataclass
+class ResultFolder:
+    """One folder: its scenario (from run.json) and one frame per seed."""
+
+    name: str
+    scenario: Scenario
+    runs: list[pd.DataFrame]
+
+
+def load_folder(path: Path) -> ResultFolder:
+    """Read ``run.json`` and every ``seed-*.parquet`` of a folder written by ``resurgence run``."""
+    manifest = path / "run.json"
+    if not path.is_dir():
+        raise UserInputError(path, [Problem("folder", str(path), "no such folder")])
+    if not manifest.exists():
+        raise UserInputError(path, [Problem("run.json", str(manifest), "missing: not a folder "
+                                            "written by `resurgence run`")])
+    content = json.loads(manifest.read_text())["scenario"]
+    scenario = Scenario.from_dict(content["content"], source=str(manifest))
+    files = sorted(path.glob("seed-*.parquet"), key=lambda p: int(p.stem.split("-")[1]))
+    if not files:
+        raise UserInputError(path, [Problem("seed-*.parquet", str(path), "no result files")])
+    return ResultFolder(path.name, scenario, [pd.read_parquet(f) for f in files])
+
+
+def mean_interval(values: list[float], level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and its ``level`` confidence interval (Student t; exact for one value: no width)."""
+    from scipy import stats
+
+    xs = np.asarray(values, dtype=float)
+    mean = float(xs.mean())
+    if len(xs) < 2:
+        return mean, mean, mean
+    half = stats.t.ppf(0.5 + level / 2, len(xs) - 1) * xs.std(ddof=1) / math.sqrt(len(xs))
+    return mean, mean - half, mean + half
+
+
+def proportion_interval(hits: int, n: int, level: float = 0.95) -> tuple[float, float, float]:
+    """Share and its Wilson score interval."""
+    from scipy import stats
+
+    z = stats.norm.ppf(0.5 + level / 2)
+    p = hits / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return p, max(0.0, centre - half), min(1.0, centre + half)
+
+
+def compare(folders: list[ResultFolder], after: str | None = None) -> pd.DataFrame:
+    """One row per folder and outcome: mean (or share) over seeds with a 95% interval."""
+    rows = []
+    for folder in folders:
+        per_seed = [summarise(folder.scenario, df, after=after) for df in folder.runs]
+        for key in per_seed[0]:
+            values = [row[key] for row in per_seed]
+            present = [v for v in values if v is not None]
+            if key == "seed" or not present or isinstance(present[0], str):
+                continue
+            if isinstance(present[0], bool):
+                est, lo, hi = proportion_interval(sum(present), len(present))
+            else:
+                est, lo, hi = mean_interval([float(v) for v in present])
+            rows.append({"scenario": folder.name, "outcome": key, "estimate": est, "low": lo,
+                         "high": hi, "seeds": len(present)})
+    return pd.DataFrame(rows)

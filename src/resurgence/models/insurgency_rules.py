@@ -1,0 +1,497 @@
+"""The rules of the insurgency model, as numba kernels over agent columns and cell fields.
+
+Each kernel states its rule in one sentence, its source (see ``docs/model.md`` Part II) and its
+cost. :mod:`resurgence.models.insurgency` composes them, one tick at a time, in the order of
+DESIGN §2.4.
+
+Random numbers come from a counter-based generator: the ``j``-th draw of item ``i`` in a
+kernel is a hash of ``(seed, tick, stream, i, j)`` (SplitMix64's finaliser). No kernel carries
+generator state from one item to the next, so the citizen kernel runs in parallel (``prange``)
+and still gives the same bits whatever the number of threads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+# citizen states
+QUIET, SYMPATHISER, ACTIVE, DETAINED, DISPLACED, DEAD = 0, 1, 2, 3, 4, 5
+# insurgent roles (FREE: an unused row)
+FREE, TERRITORIAL, DESERT, SLEEPER, CAPTIVE = 0, 1, 2, 3, 4
+LOCAL, FOREIGN = 0, 1
+# posture of a governorate
+WITHDRAW, HOLD, EXPAND = 0, 1, 2
+# terrain codes (resurgence.theatre.Terrain)
+OUTSIDE, URBAN, RIVER, STEPPE, DESERT_T, MOUNTAIN = 0, 1, 2, 3, 4, 5
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+
+
+def stream_key(seed: int, tick: int, stream: int) -> np.uint64:
+    """The key of one kernel call's random stream (Python side). O(1)."""
+    mask = (1 << 64) - 1
+    z = (seed * 0x9E3779B97F4A7C15 + tick * 0xD1B54A32D192ED03 + stream * 0x8CB92BA72F3D8DD7)
+    z &= mask
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+    return np.uint64(z ^ (z >> 31))
+
+
+@njit(inline="always", cache=True)
+def uniform(key: np.uint64, i: int, j: int) -> float:
+    """The ``j``-th uniform [0, 1) draw of item ``i`` under ``key`` (SplitMix64). O(1)."""
+    z = key + (np.uint64(i) * np.uint64(16) + np.uint64(j) + np.uint64(1)) * _GOLDEN
+    z = (z ^ (z >> _S30)) * _M1
+    z = (z ^ (z >> _S27)) * _M2
+    z = z ^ (z >> _S31)
+    return float(z >> _S11) * (1.0 / 9007199254740992.0)
+
+
+@njit(cache=True)
+def poisson(lam: float, key: np.uint64, i: int) -> int:
+    """A Poisson(``lam``) draw for item ``i``: inversion below 30, a rounded normal above.
+    O(lam) draws below 30, O(1) above."""
+    if lam <= 0.0:
+        return 0
+    if lam > 30.0:
+        u1 = max(uniform(key, i, 0), 1e-300)
+        u2 = uniform(key, i, 1)
+        z = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+        return max(0, int(np.floor(lam + np.sqrt(lam) * z + 0.5)))
+    u = uniform(key, i, 0)
+    p = np.exp(-lam)
+    cdf = p
+    k = 0
+    while u > cdf and k < 200:
+        k += 1
+        p *= lam / k
+        cdf += p
+    return k
+
+
+# --------------------------------------------------------------------------- citizens
+@njit(parallel=True, cache=True)
+def citizens(cell, group, hardship, risk, state, jail, recruits, gov, legit, affinity,
+             damage, deterrence, near, arrest, battle, term, cap, t_s, t_r, expect,
+             displacement, return_rate, key):
+    """Every citizen decides at once (Epstein 2002 rule A with local risk; DESIGN §2.8).
+
+    Grievance ``G = min(1, H + damage) (1 - L[g, gov]) a_g``, net risk ``N = R P`` (``P`` the
+    cell's deterrence); sympathiser iff ``G - N > T_s``; active supporter iff ``G - N > T_r``
+    and fighters are in vision; an active supporter is arrested w.p. ``arrest[c]`` (term
+    ``U(1, term)`` weeks), else gives ``Poisson``-rounded ``expect * near[c]`` recruits.
+    Detainees serve their term (capped by ``cap``: a release or a prison break); residents of a
+    cell with battle deaths flee w.p. ``displacement * battle[c]``; the displaced return to quiet
+    cells w.p. ``return_rate``. O(citizens), parallel, thread-count independent.
+    """
+    n = cell.shape[0]
+    for i in prange(n):
+        st = state[i]
+        recruits[i] = 0
+        if st == DEAD:
+            continue
+        c = cell[i]
+        if st == DETAINED:
+            j = jail[i] - 1
+            if j > cap:
+                j = cap
+            if j <= 0:
+                state[i] = QUIET
+                jail[i] = 0
+            else:
+                jail[i] = j
+            continue
+        if st == DISPLACED:
+            if battle[c] <= 0.0 and uniform(key, i, 0) < return_rate:
+                state[i] = QUIET
+            continue
+        if battle[c] > 0.0 and uniform(key, i, 1) < displacement * battle[c]:
+            state[i] = DISPLACED
+            continue
+        g = group[i]
+        h = hardship[i] + damage[c]
+        if h > 1.0:
+            h = 1.0
+        grievance = h * (1.0 - legit[g, gov[c]]) * affinity[g]
+        net = grievance - risk[i] * deterrence[c]
+        if net > t_r and near[c] > 0.0:
+            if uniform(key, i, 2) < arrest[c]:
+                state[i] = DETAINED
+                jail[i] = 1 + int(uniform(key, i, 3) * term)
+                continue
+            state[i] = ACTIVE
+            e = expect * near[c]
+            recruits[i] = int(e + uniform(key, i, 4))
+        elif net > t_s:
+            state[i] = SYMPATHISER
+        else:
+            state[i] = QUIET
+
+
+@njit(cache=True)
+def census(cell, group, state, recruits, gov, n_groups, n_gov, present, sym, act, displaced,
+           detained, gov_sym, gov_present):
+    """Per-cell counts of present, sympathetic (incl. active), active, displaced and detained
+    agents, and per (group, governorate) sympathisers and residents; returns recruits asked
+    for. Sequential: O(citizens)."""
+    present[:] = 0
+    sym[:] = 0
+    act[:] = 0
+    displaced[:] = 0
+    detained[:] = 0
+    gov_sym[:] = 0
+    gov_present[:] = 0
+    total = 0
+    for i in range(cell.shape[0]):
+        st = state[i]
+        c = cell[i]
+        if st == DISPLACED:
+            displaced[c] += 1
+            continue
+        if st == DETAINED:
+            detained[c] += 1
+            continue
+        if st == DEAD:
+            continue
+        present[c] += 1
+        gg = gov[c]
+        gov_present[group[i], gg] += 1
+        if st == SYMPATHISER or st == ACTIVE:
+            sym[c] += 1
+            gov_sym[group[i], gg] += 1
+        if st == ACTIVE:
+            act[c] += 1
+            total += recruits[i]
+    return total
+
+
+# --------------------------------------------------------------------------- insurgents
+@njit(cache=True)
+def new_row(role, free_rows, n_free) -> int:
+    """Pop a free insurgent row (-1 if the capacity is exhausted). O(1)."""
+    if n_free[0] == 0:
+        return -1
+    n_free[0] -= 1
+    return free_rows[n_free[0]]
+
+
+@njit(cache=True)
+def free_row(i, role, free_rows, n_free) -> None:
+    """Return row ``i`` to the free stack. O(1)."""
+    role[i] = FREE
+    free_rows[n_free[0]] = i
+    n_free[0] += 1
+
+
+@njit(cache=True)
+def spawn_recruits(cell, state, recruits, gov, terrain, posture, icell, role, origin, ijail,
+                   free_rows, n_free) -> int:
+    """Turn the recruits of active supporters into insurgent rows at their cell, in citizen
+    order: territorial where the local posture is not WITHDRAW, else sleepers in
+    populated cells. O(citizens)."""
+    made = 0
+    for i in range(cell.shape[0]):
+        k = recruits[i]
+        if k == 0 or state[i] != ACTIVE:
+            continue
+        c = cell[i]
+        for _ in range(k):
+            r = new_row(role, free_rows, n_free)
+            if r < 0:
+                return made
+            icell[r] = c
+            role[r] = TERRITORIAL if posture[c] != WITHDRAW else SLEEPER
+            origin[r] = LOCAL
+            ijail[r] = 0
+            made += 1
+    return made
+
+
+@njit(cache=True)
+def insurgent_counts(icell, role, n_cells, terr, desert, sleeper, captive) -> None:
+    """Per-cell counts of each insurgent role. O(rows)."""
+    terr[:] = 0
+    desert[:] = 0
+    sleeper[:] = 0
+    captive[:] = 0
+    for i in range(icell.shape[0]):
+        r = role[i]
+        if r == TERRITORIAL:
+            terr[icell[i]] += 1
+        elif r == DESERT:
+            desert[icell[i]] += 1
+        elif r == SLEEPER:
+            sleeper[icell[i]] += 1
+        elif r == CAPTIVE:
+            captive[icell[i]] += 1
+
+
+@njit(cache=True)
+def step_down(c, dist, nbr) -> int:
+    """The neighbour of ``c`` with the smallest ``dist`` (``c`` itself if none is smaller).
+    O(8)."""
+    best = c
+    bd = dist[c]
+    for k in range(nbr.shape[1]):
+        m = nbr[c, k]
+        if m >= 0 and dist[m] < bd:
+            bd = dist[m]
+            best = m
+    return best
+
+
+@njit(cache=True)
+def bfs(sources, nbr) -> np.ndarray:
+    """Steps from every cell to the nearest source cell over inside neighbours (large where
+    unreachable). O(cells)."""
+    n = sources.shape[0]
+    dist = np.full(n, 1 << 30, np.int32)
+    queue = np.empty(n, np.int32)
+    head = 0
+    tail = 0
+    for c in range(n):
+        if sources[c]:
+            dist[c] = 0
+            queue[tail] = c
+            tail += 1
+    while head < tail:
+        c = queue[head]
+        head += 1
+        for k in range(nbr.shape[1]):
+            m = nbr[c, k]
+            if m >= 0 and dist[m] > dist[c] + 1:
+                dist[m] = dist[c] + 1
+                queue[tail] = m
+                tail += 1
+    return dist
+
+
+@njit(cache=True)
+def posture_and_move(icell, role, gov, terrain, posture, populated, d_desert, d_urban,
+                     d_target, held, need, terr, score, nbr, steps, sleeper_share, speed,
+                     return_ok, key) -> None:
+    """The "return to the desert" doctrine and movement (DESIGN §2.3, the article).
+
+    Where the local posture (of the fighter's cell) is WITHDRAW, each territorial fighter
+    follows w.p. ``speed``: a share ``sigma`` stays as a sleeper (in the nearest populated
+    cell), the rest become desert fighters. Where it is EXPAND and ``return_ok[gov]``
+    (treasury, sympathy), desert fighters return as territorial fighters w.p. ``speed``.
+    Then up to ``steps`` cells of
+    movement: desert fighters toward and about the desert, sleepers toward population,
+    territorial fighters beyond a held cell's garrison into the best adjacent cell (``score``),
+    others toward the nearest target (``d_target``). Sequential in row order: O(rows x steps).
+    """
+    for i in range(icell.shape[0]):
+        r = role[i]
+        if r == FREE or r == CAPTIVE:
+            continue
+        c = icell[i]
+        p = posture[c]
+        if r == TERRITORIAL and p == WITHDRAW and uniform(key, i, 0) < speed:
+            r = SLEEPER if uniform(key, i, 1) < sleeper_share else DESERT
+            role[i] = r
+        elif r == DESERT and p == EXPAND and return_ok[gov[c]] and uniform(key, i, 0) < speed:
+            r = TERRITORIAL
+            role[i] = r
+        for s in range(steps):
+            c = icell[i]
+            if r == DESERT:
+                if terrain[c] != DESERT_T:
+                    nc = step_down(c, d_desert, nbr)
+                else:  # disperse inside the desert
+                    k = int(uniform(key, i, 2 + s) * nbr.shape[1])
+                    nc = nbr[c, k]
+                    if nc < 0 or terrain[nc] != DESERT_T or uniform(key, i, 10 + s) < 0.7:
+                        nc = c
+            elif r == SLEEPER:
+                nc = step_down(c, d_urban, nbr) if not populated[c] else c
+            else:  # territorial
+                if held[c] and terr[c] > need[c] + 1.0:
+                    best = c
+                    bs = -1.0
+                    for k in range(nbr.shape[1]):
+                        m = nbr[c, k]
+                        if m >= 0 and not held[m] and score[m] > bs:
+                            bs = score[m]
+                            best = m
+                    nc = best
+                elif held[c]:
+                    nc = c
+                else:
+                    nc = step_down(c, d_target, nbr)
+            if nc != c:
+                if r == TERRITORIAL:
+                    terr[c] -= 1
+                    terr[nc] += 1
+                icell[i] = nc
+
+
+@njit(cache=True)
+def control(terr, need, power, fighter_strength, inside, held) -> None:
+    """A cell is held by the group when its territorial fighters meet the garrison the cell
+    needs and outweigh the security forces in it: ``F >= need`` and ``q F > E``. O(cells)."""
+    for c in range(terr.shape[0]):
+        held[c] = inside[c] and terr[c] > 0 and terr[c] >= need[c] and \
+            fighter_strength * terr[c] > power[c]
+
+
+# --------------------------------------------------------------------------- combat
+@njit(cache=True)
+def ground_combat(icell, role, ijail, power, cover, pdet, alpha, beta, sleeper_exposure,
+                  capture, term, terrain, removed_by_terrain, effort_by_terrain, engaged,
+                  killed_cell, key, free_rows, n_free):
+    """Attrition where forces meet (Kress & Szechtman 2009: detection sets the kill rate).
+
+    A fighter (sleeper: times ``sleeper_exposure``) in a cell with ``E`` security personnel is
+    removed w.p. ``1 - exp(-alpha p_det E / (E + K_c))``, ``K_c`` the personnel that cover the
+    cell halfway (``cover``: residents and area to search); removed fighters are captured w.p.
+    ``capture`` (detained for ``U(1, term)`` weeks), else killed. Security casualties are
+    ``Poisson(beta x engaged fighters)`` per cell. Effort (personnel-weeks in cells with
+    insurgents) and removals are tallied by terrain. Returns (insurgents killed, captured,
+    security killed). O(rows + cells).
+    """
+    killed = 0
+    captured = 0
+    for c in range(engaged.shape[0]):
+        engaged[c] = 0.0
+    for i in range(icell.shape[0]):
+        r = role[i]
+        if r == FREE or r == CAPTIVE:
+            continue
+        c = icell[i]
+        expo = sleeper_exposure if r == SLEEPER else 1.0
+        engaged[c] += expo
+        e = power[c]
+        if e <= 0.0:
+            continue
+        q = 1.0 - np.exp(-alpha * pdet[c] * expo * e / (e + cover[c]))
+        if uniform(key, i, 0) < q:
+            removed_by_terrain[terrain[c]] += 1
+            killed_cell[c] += 1.0
+            if uniform(key, i, 1) < capture:
+                role[i] = CAPTIVE
+                ijail[i] = 1 + int(uniform(key, i, 2) * term)
+                captured += 1
+            else:
+                free_row(i, role, free_rows, n_free)
+                killed += 1
+    sec = 0
+    for c in range(engaged.shape[0]):
+        if engaged[c] > 0.0 and power[c] > 0.0:
+            effort_by_terrain[terrain[c]] += power[c]
+            lost = poisson(beta * engaged[c] * min(1.0, power[c] / 100.0), key, 1_000_000_000 + c)
+            lost = min(lost, int(power[c]))
+            sec += lost
+            killed_cell[c] += lost
+    return killed, captured, sec
+
+
+@njit(cache=True)
+def air_strikes(icell, role, sorties, pdet, terr, desert, air_kill, key, free_rows, n_free,
+                killed_cell):
+    """Sorties (per cell, allocated by detected fighters) kill each territorial or desert
+    fighter of the cell w.p. ``1 - exp(-air_kill sorties p_det / F)``. Returns the killed.
+    O(rows)."""
+    killed = 0
+    for i in range(icell.shape[0]):
+        r = role[i]
+        if r != TERRITORIAL and r != DESERT:
+            continue
+        c = icell[i]
+        s = sorties[c]
+        if s <= 0.0:
+            continue
+        f = terr[c] + desert[c]
+        q = 1.0 - np.exp(-air_kill * s * pdet[c] / max(f, 1.0))
+        if uniform(key, i, 0) < q:
+            free_row(i, role, free_rows, n_free)
+            killed += 1
+            killed_cell[c] += 1.0
+    return killed
+
+
+@njit(cache=True)
+def sleeper_attacks(icell, role, ijail, populated, p_attack, prevent, casualties, capture,
+                    term, attacks_cell, casualties_cell, key, free_rows, n_free):
+    """Each sleeper in a populated cell strikes w.p. ``p_attack`` (car bomb, hit and run); the
+    attack is prevented w.p. ``prevent[c]`` (tips and security: the sleeper is then captured
+    w.p. ``capture``), else it kills ``Poisson(lambda)``. Returns (attacks, prevented,
+    casualties). O(rows)."""
+    attacks = 0
+    stopped = 0
+    dead = 0
+    for i in range(icell.shape[0]):
+        if role[i] != SLEEPER:
+            continue
+        c = icell[i]
+        if not populated[c] or uniform(key, i, 0) >= p_attack:
+            continue
+        if uniform(key, i, 1) < prevent[c]:
+            stopped += 1
+            if uniform(key, i, 2) < capture:
+                role[i] = CAPTIVE
+                ijail[i] = 1 + int(uniform(key, i, 3) * term)
+            continue
+        attacks += 1
+        k = poisson(casualties, key, i)
+        dead += k
+        attacks_cell[c] += 1.0
+        casualties_cell[c] += k
+    return attacks, stopped, dead
+
+
+@njit(cache=True)
+def captives(icell, role, ijail, cap) -> int:
+    """Detained fighters serve their term (capped by ``cap``: a prison break releases them);
+    released fighters go back to the desert. Returns the released. O(rows)."""
+    released = 0
+    for i in range(icell.shape[0]):
+        if role[i] != CAPTIVE:
+            continue
+        j = ijail[i] - 1
+        if j > cap:
+            j = cap
+        if j <= 0:
+            ijail[i] = 0
+            role[i] = DESERT
+            released += 1
+        else:
+            ijail[i] = j
+    return released
+
+
+@njit(cache=True)
+def desertion(role, rate, key, free_rows, n_free) -> int:
+    """Unpaid members leave w.p. ``rate`` per week. O(rows)."""
+    gone = 0
+    if rate <= 0.0:
+        return 0
+    for i in range(role.shape[0]):
+        r = role[i]
+        if (r == TERRITORIAL or r == DESERT or r == SLEEPER) and uniform(key, i, 0) < rate:
+            free_row(i, role, free_rows, n_free)
+            gone += 1
+    return gone
+
+
+@njit(cache=True)
+def arrivals(n, entry_cells, icell, role, origin, ijail, key, free_rows, n_free) -> int:
+    """Place ``n`` foreign fighters as desert fighters at random open crossings. O(n)."""
+    made = 0
+    m = entry_cells.shape[0]
+    if m == 0:
+        return 0
+    for k in range(n):
+        r = new_row(role, free_rows, n_free)
+        if r < 0:
+            break
+        icell[r] = entry_cells[int(uniform(key, k, 0) * m)]
+        role[r] = DESERT
+        origin[r] = FOREIGN
+        ijail[r] = 0
+        made += 1
+    return made

@@ -1,0 +1,203 @@
+"""Typed parameters of the insurgency model (DESIGN §2.3-2.8): mechanisms and policy levers.
+
+Mechanism parameters (:class:`InsurgencyConfig`, the ``[insurgency]`` table) are fixed for a
+run; levers (:class:`Levers`, the ``[levers]`` table) are the policy numbers an analyst moves,
+on a dated timeline. Symbols follow ``docs/model.md`` Part II; defaults are the hand
+calibration of ``docs/calibration.md``.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+GROUPS = ("sunni_arab", "shia_arab", "kurd", "other")
+
+
+class Levers(BaseModel):
+    """Policy levers, each a number in [0, 1] unless stated (DESIGN §2.5)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ground_forces: float = Field(0.5, ge=0, le=1, description="national army and police "
+                                 "deployed, as a share of full strength (security_units)")
+    foreign_troops: float = Field(0.0, ge=0, le=1, description="foreign (coalition) ground "
+                                  "troops, as a share of foreign_units; also lowers legitimacy")
+    air_sorties: float = Field(0.0, ge=0, le=5000, description="coalition air sorties per week")
+    precision: float = Field(0.8, ge=0, le=1, description="rules of engagement: 1 = no "
+                             "collateral damage, 0 = indiscriminate")
+    border_control: float = Field(0.2, ge=0, le=1, description="share of foreign recruits "
+                                  "stopped at the borders")
+    inclusion_sunni_arab: float = Field(0.5, ge=0, le=1, description="political inclusion of "
+                                        "Sunni Arabs (the article's 'new political system')")
+    inclusion_shia_arab: float = Field(0.8, ge=0, le=1, description="inclusion of Shia Arabs")
+    inclusion_kurd: float = Field(0.7, ge=0, le=1, description="inclusion of Kurds")
+    inclusion_other: float = Field(0.5, ge=0, le=1, description="inclusion of other groups")
+    services: float = Field(0.4, ge=0, le=1, description="stabilisation and services spending")
+    tribal_engagement: float = Field(0.0, ge=0, le=1, description="Sahwa: arming and paying "
+                                     "Sunni tribes")
+    detention: float = Field(0.5, ge=0, le=1, description="detention policy: terms as a share "
+                             "of max_detention_weeks (a drop releases detainees: prison breaks)")
+    sectarian_shock: float = Field(0.0, ge=0, le=1, description="one-off legitimacy loss of "
+                                   "the excluded group when this lever rises (Samarra 2006, "
+                                   "Hawija 2013); the rise is applied once, not held")
+
+    def inclusion(self) -> tuple[float, float, float, float]:
+        return (self.inclusion_sunni_arab, self.inclusion_shia_arab, self.inclusion_kurd,
+                self.inclusion_other)
+
+
+#: levers a timeline may change
+LEVER_KEYS = frozenset(Levers.model_fields)
+
+
+class InsurgencyConfig(BaseModel):
+    """Mechanism parameters (symbols as in docs/model.md, Part II)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # space and scale
+    theatre: str = Field("iraq", description="bundled theatre name or path to a theatre.toml")
+    cell_km: float = Field(10.0, ge=1, le=100, description="raster cell size, km")
+    people_per_agent: float = Field(100.0, ge=1, le=1e6, description="people one citizen "
+                                    "agent stands for")
+    population_scale: float = Field(0.75, gt=0, le=10, description="theatre population "
+                                    "(2018) times this = population at the start")
+    vision: float = Field(25.0, ge=0, le=500, description="local neighbourhood radius, km")
+    # grievance and deterrence (Epstein 2002)
+    threshold_sympathy: float = Field(0.1, ge=0, le=1, description="T_s")
+    threshold_recruit: float = Field(0.3, ge=0, le=1, description="T_r")
+    k: float = Field(2.3, ge=0, le=100, description="arrest probability constant")
+    deterrence_scale: float = Field(20.0, gt=0, le=1e6, description="d: security personnel "
+                                    "per (1 + fighters) in vision that make one unit of "
+                                    "deterrence")
+    affinity: tuple[float, float, float, float] = Field(
+        (1.0, 0.05, 0.03, 0.3), description="a_g: propensity of each group to back the "
+        "group (Sunni Arab, Shia Arab, Kurd, other)")
+    recruit_rate: float = Field(0.06, ge=0, le=100, description="rho: recruits per 100 "
+                                "active supporters and week at full propaganda and treasury")
+    near_fighters: float = Field(5.0, gt=0, le=1e6, description="fighters in vision at which "
+                                 "recruitment reaches its full rate")
+    arrest_rate: float = Field(0.05, ge=0, le=1, description="weekly arrest probability of an "
+                               "active supporter at deterrence P = 1")
+    max_detention_weeks: int = Field(260, ge=1, le=10_000, description="Jmax at detention = 1")
+    displacement_rate: float = Field(0.05, ge=0, le=1, description="weekly chance to flee a "
+                                     "cell at one battle casualty per 1,000 residents")
+    return_rate: float = Field(0.02, ge=0, le=1, description="weekly chance a displaced agent "
+                               "returns to a quiet cell")
+    war_damage: float = Field(0.05, ge=0, le=100, description="hardship added per collateral "
+                              "or battle death per 1,000 residents of a cell")
+    damage_decay: float = Field(0.01, ge=0, le=1, description="weekly repair of war damage at "
+                                "services = 1")
+    # legitimacy
+    legitimacy_base: float = Field(0.35, ge=0, le=1, description="l0")
+    legitimacy_inclusion: float = Field(0.5, ge=0, le=1, description="l_inc")
+    legitimacy_services: float = Field(0.15, ge=0, le=1, description="l_srv")
+    legitimacy_occupation: float = Field(0.2, ge=0, le=1, description="l_occ")
+    legitimacy_relax: float = Field(0.02, ge=0, le=1, description="kappa, per week")
+    attack_erosion: float = Field(0.02, ge=0, le=100, description="eta_a per casualty per "
+                                  "1,000 people of the governorate")
+    collateral_erosion: float = Field(0.05, ge=0, le=100, description="eta_d per collateral "
+                                      "death per 1,000 people of the governorate")
+    shock_size: float = Field(0.3, ge=0, le=1, description="legitimacy lost by the excluded "
+                              "group for a sectarian_shock lever rise of 1")
+    # combat (Kress & Szechtman 2009: detection from terrain and intelligence)
+    detection: tuple[float, float, float, float, float] = Field(
+        (0.5, 0.4, 0.25, 0.04, 0.15), description="p_terrain by terrain: urban, river, "
+        "steppe, desert, mountain")
+    tips: float = Field(1.5, ge=0, le=100, description="mu: detection gain from legitimacy")
+    cover: float = Field(2.0, ge=0, le=100, description="nu: detection loss from sympathisers")
+    sahwa_intel: float = Field(2.0, ge=0, le=100, description="detection gain from local "
+                               "militia, at militia = all security in a cell")
+    attrition_insurgent: float = Field(0.3, ge=0, le=100, description="alpha: weekly removal "
+                                       "hazard of a detected fighter where forces cover the "
+                                       "cell fully")
+    search_people: float = Field(20.0, ge=0, le=1e4, description="security personnel per 1,000 "
+                                 "residents that cover a cell halfway (FM 3-24's 20 per 1,000)")
+    search_km2: float = Field(0.5, ge=0, le=1e4, description="security personnel per km^2 that "
+                              "cover a cell halfway")
+    attrition_security: float = Field(0.05, ge=0, le=100, description="beta: security "
+                                      "casualties per engaged fighter and week")
+    sleeper_exposure: float = Field(0.1, ge=0, le=1, description="exposure of a sleeper to "
+                                    "ground combat relative to a fighter")
+    capture_share: float = Field(0.4, ge=0, le=1, description="share of removed fighters "
+                                 "captured rather than killed, at detention = 1")
+    fighter_strength: float = Field(5.0, gt=0, le=1000, description="q: security personnel "
+                                    "one fighter is worth in holding ground")
+    unit_size: float = Field(100.0, gt=0, le=1e5, description="personnel per security unit")
+    security_units: int = Field(3_000, ge=0, le=10_000_000, description="national units at "
+                                "ground_forces = 1")
+    foreign_units: int = Field(1_700, ge=0, le=10_000_000, description="foreign units at "
+                               "foreign_troops = 1")
+    mobility: float = Field(0.1, ge=0, le=1, description="weekly relaxation of deployment "
+                            "toward its target")
+    threat_weight: float = Field(0.5, ge=0, le=1, description="share of forces sent after "
+                                 "detected insurgents (rest: garrisons by population)")
+    air_kill: float = Field(0.5, ge=0, le=100, description="fighters killed per sortie on a "
+                            "fully detected concentration")
+    collateral: float = Field(0.02, ge=0, le=100, description="zeta: collateral deaths per "
+                              "sortie per 1,000 people/km^2 at precision 0")
+    # organisation
+    tax_rate: float = Field(0.5, ge=0, le=1e6, description="tau: USD per controlled person "
+                            "and week")
+    oil_income: float = Field(300_000.0, ge=0, le=1e9, description="omega: USD per week per "
+                              "controlled oil cell")
+    extortion: float = Field(400.0, ge=0, le=1e6, description="USD per sleeper and week in a "
+                             "populated cell")
+    upkeep: float = Field(100.0, ge=0, le=1e6, description="u: USD per member and week")
+    attack_cost: float = Field(5_000.0, ge=0, le=1e9, description="c: USD per sleeper attack")
+    initial_treasury: float = Field(2e6, ge=0, le=1e12, description="USD at the start")
+    volunteer_share: float = Field(0.3, ge=0, le=1, description="share of the recruitment rate "
+                                   "reached with an empty treasury (volunteers)")
+    reserve_weeks: float = Field(8.0, gt=0, le=1000, description="weeks of upkeep in the "
+                                 "treasury at which the group recruits at full rate")
+    desertion: float = Field(0.02, ge=0, le=1, description="weekly desertion of unpaid members")
+    hold_ratio: float = Field(1.2, gt=0, le=100, description="phi_hold")
+    withdraw_ratio: float = Field(0.6, gt=0, le=100, description="phi_withdraw")
+    sleeper_share: float = Field(0.3, ge=0, le=1, description="sigma: share left as sleepers on "
+                                 "withdrawal")
+    posture_km: float = Field(50.0, ge=0, le=1000, description="radius over which fighters "
+                              "weigh their strength against the forces opposing them, km")
+    return_budget: float = Field(0.05, ge=0, le=1, description="treasury (as a share of the "
+                                 "reserve) needed for desert fighters to return")
+    posture_speed: float = Field(0.2, ge=0, le=1, description="weekly chance a fighter follows "
+                                 "a change of posture")
+    return_sympathy: float = Field(0.2, ge=0, le=1, description="sympathiser share of a "
+                                   "governorate needed for desert fighters to return")
+    garrison_km2: float = Field(0.01, ge=0, le=100, description="fighters per km^2 needed to "
+                                "hold a cell")
+    garrison_people: float = Field(1.0, ge=0, le=1000, description="fighters per 1,000 "
+                                   "residents needed to hold a cell")
+    sympathy_help: float = Field(0.7, ge=0, le=1, description="share of the garrison a fully "
+                                 "sympathetic population makes unnecessary")
+    speed_km: float = Field(40.0, gt=0, le=1000, description="insurgent movement per week, km")
+    attack_probability: float = Field(0.05, ge=0, le=1, description="p_att per sleeper and week")
+    attack_casualties: float = Field(6.0, ge=0, le=1000, description="lambda per attack")
+    prevent_legitimacy: float = Field(1.0, ge=0, le=100, description="prevention hazard per "
+                                      "unit of local legitimacy (tips)")
+    prevent_security: float = Field(0.2, ge=0, le=100, description="prevention hazard per "
+                                    "1,000 security personnel in the cell")
+    foreign_base: float = Field(120.0, ge=0, le=1e5, description="f0 per week at full "
+                                "propaganda and open borders")
+    foreign_border: str = Field("Syria", description="neighbour whose crossings let foreign "
+                                "fighters in")
+    open_crossing: float = Field(2_000.0, ge=0, le=1e7, description="security personnel at "
+                                 "which a crossing is closed to the group")
+    propaganda_base: float = Field(0.2, ge=0, le=10, description="pi0")
+    propaganda_territory: float = Field(1.0, ge=0, le=10, description="pi gain at the "
+                                        "reference territory")
+    propaganda_gain: float = Field(1.0, ge=0, le=1000, description="pi gain per 1% of the "
+                                   "reference territory won in a week")
+    propaganda_ref_km2: float = Field(40_000.0, gt=0, le=1e7, description="reference territory")
+    propaganda_relax: float = Field(0.05, ge=0, le=1, description="per week")
+    initial_fighters: int = Field(2_000, ge=0, le=1_000_000, description="members at the start "
+                                  "(as sleepers in Sunni Arab towns)")
+    max_insurgents: int = Field(200_000, ge=10, le=50_000_000, description="row capacity")
+    sahwa_threshold: float = Field(0.2, ge=0, le=1, description="Sunni legitimacy above which "
+                                   "engaged tribes raise militia")
+    sahwa_rate: float = Field(0.01, ge=0, le=1, description="militia per quiet Sunni Arab "
+                              "resident at full engagement")
+
+
+#: parameters of :class:`InsurgencyConfig` that must be integers
+INT_KEYS = frozenset({"security_units", "foreign_units", "initial_fighters", "max_insurgents",
+                      "max_detention_weeks"})

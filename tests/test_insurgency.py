@@ -1,0 +1,245 @@
+"""The insurgency model's mechanisms, one at a time, on a small synthetic theatre.
+
+The theatre (``toy_theatre``) has the attribute names of :class:`resurgence.theatre.Theatre`:
+a desert in the west, a river valley and two cities in the east, two governorates (a Sunni Arab
+north, a Shia Arab south), an oil field and a border crossing in the desert.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from resurgence import Scenario, simulate
+from resurgence.errors import ScenarioError
+from resurgence.models import insurgency as model
+from resurgence.models import insurgency_rules as rules
+from resurgence.scenario.catalog import bundled
+
+H, W = 16, 24
+
+
+def toy_theatre(cell_km: float = 20.0) -> SimpleNamespace:
+    terrain = np.full((H, W), rules.STEPPE, np.int8)
+    terrain[:, :10] = rules.DESERT_T
+    terrain[:, 15] = rules.RIVER
+    terrain[3:5, 16:18] = rules.URBAN  # a northern (Sunni Arab) city
+    terrain[11:13, 16:18] = rules.URBAN  # a southern (Shia Arab) city
+    inside = np.ones((H, W), bool)
+    gov = np.where(np.arange(H)[:, None] < H // 2, 0, 1) * np.ones((1, W), int)
+    people = np.where(terrain == rules.URBAN, 400_000.0,
+                      np.where(terrain == rules.RIVER, 60_000.0,
+                               np.where(terrain == rules.STEPPE, 8_000.0, 300.0)))
+    north = gov == 0
+    shares = [np.where(north, 0.85, 0.05), np.where(north, 0.05, 0.9),
+              np.full((H, W), 0.05), np.where(north, 0.05, 0.0)]
+    population = np.stack([people * s for s in shares]).astype(np.float32)
+    oil = np.zeros((H, W), bool)
+    oil[4, 12] = True
+    crossing = np.zeros((H, W), bool)
+    crossing[6, 0] = True
+    return SimpleNamespace(inside=inside, terrain=terrain, governorate=gov.astype(np.int16),
+                           governorates=("North", "South"),
+                           groups=("sunni_arab", "shia_arab", "kurd", "other"),
+                           population=population, oil=oil, border_crossing=crossing,
+                           cell_km=cell_km, regions={})
+
+
+def scenario(ticks: int = 52, timeline: list | None = None, **ins: object) -> Scenario:
+    base: dict[str, object] = {"cell_km": 20, "people_per_agent": 200, "vision": 20,
+                               "posture_km": 40, "speed_km": 40}
+    base.update(ins)
+    levers = {"ground_forces": 0.5, "inclusion_sunni_arab": 0.2, "services": 0.3}
+    return Scenario.from_dict({"model": "insurgency", "start": dt_start(), "ticks": ticks,
+                               "seed": 3, "insurgency": base, "levers": levers,
+                               "timeline": timeline or []})
+
+
+def dt_start():
+    import datetime as dt
+
+    return dt.date(2010, 1, 1)
+
+
+def run(s: Scenario, seed: int = 3, theatre=None) -> model.InsurgencyRun:
+    r = model.InsurgencyRun(s, seed, theatre=theatre or toy_theatre())
+    for _ in range(s.ticks):
+        r.step()
+    return r
+
+
+# ------------------------------------------------------------------ scenario
+def test_dated_timeline_becomes_ticks_and_ramps():
+    s = scenario(ticks=20, timeline=[
+        {"date": "2010-01-29", "ground_forces": 0.9},
+        {"date": "2010-02-05", "until": "2010-03-05", "inclusion_sunni_arab": 0.6}])
+    sched = s.schedule()
+    assert sched["ground_forces"][3] == 0.5 and sched["ground_forces"][4] == 0.9
+    inc = sched["inclusion_sunni_arab"]
+    assert inc[5] == pytest.approx(0.2) and inc[9] == pytest.approx(0.6)
+    assert inc[7] == pytest.approx(0.4)
+
+
+@pytest.mark.parametrize("data,key,allowed", [
+    ({"model": "insurgency", "levers": {"ground_force": 1}}, "levers.ground_force",
+     "unknown key"),
+    ({"model": "insurgency", "start": "2003-01-01",
+      "timeline": [{"date": "2004-01-01", "colour": 1}]}, "timeline.0.colour", "not a lever"),
+    ({"model": "insurgency", "start": "2003-01-01",
+      "timeline": [{"date": "2004-01-01", "precision": 2}]}, "timeline.0.precision",
+     "less than or equal to 1"),
+    ({"model": "insurgency", "timeline": [{"date": "2004-01-01", "precision": 0.5}]},
+     "timeline.0.date", "needs the scenario's `start`"),
+    ({"model": "insurgency", "start": "2003-01-01",
+      "timeline": [{"date": "2004-01-01", "until": 5, "precision": 0.5}]},
+     "timeline.0.until", "must be a date"),
+    ({"model": "insurgency", "insurgency": {"cell_km": 0}}, "insurgency.cell_km",
+     "greater than or equal to 1"),
+])
+def test_bad_insurgency_values_name_key_value_and_rule(data, key, allowed):
+    with pytest.raises(ScenarioError) as err:
+        Scenario.from_dict(data, source="my.toml")
+    assert str(err.value).startswith(f"my.toml: {key} = ")
+    assert allowed in str(err.value)
+
+
+def test_end_date_sets_weekly_ticks():
+    s = Scenario.from_dict({"model": "insurgency", "start": "2003-03-20", "end": "2020-12-31"})
+    assert s.ticks == (pd.Timestamp("2020-12-31") - pd.Timestamp("2003-03-20")).days // 7
+
+
+BRANCHES = ["post-mosul-military-only", "post-mosul-inclusion", "post-mosul-both",
+            "post-mosul-withdrawal"]
+
+
+@pytest.mark.parametrize("name", BRANCHES)
+def test_branches_share_the_history_up_to_mosul(name):
+    """A branch runs the 2003 history and diverges on 2017-07-10: its levers equal the
+    history's on every week before that."""
+    hist = Scenario.load(bundled()["iraq-2003-2020"])
+    branch = Scenario.load(bundled()[name])
+    cut = round((pd.Timestamp("2017-07-10") - pd.Timestamp("2003-03-20")).days / 7)
+    a, b = hist.schedule(), branch.schedule()
+    for k in a:
+        np.testing.assert_array_equal(a[k][:cut], b[k][:cut], err_msg=k)
+    assert any((a[k][cut + 20] != b[k][cut + 20]) for k in a) or name.endswith("military-only")
+
+
+# ------------------------------------------------------------------ mechanisms
+def test_legitimacy_relaxes_toward_its_target_at_rate_kappa():
+    """With no insurgents, L[g] follows L += kappa (L* - L) exactly after an inclusion step."""
+    s = scenario(ticks=30, initial_fighters=0, foreign_base=0,
+                 timeline=[{"date": "2010-01-08", "inclusion_sunni_arab": 1.0}])
+    r = run(s)
+    cfg = s.insurgency
+    l0 = cfg.legitimacy_base + cfg.legitimacy_inclusion * 0.2 + cfg.legitimacy_services * 0.3
+    l1 = cfg.legitimacy_base + cfg.legitimacy_inclusion * 1.0 + cfg.legitimacy_services * 0.3
+    expected = l1 - (l1 - l0) * (1 - cfg.legitimacy_relax) ** 30
+    assert r.legit[0] == pytest.approx(np.full(2, expected), abs=1e-12)
+    assert r.frame()["attacks"].sum() == 0
+
+
+def test_control_needs_garrison_and_superior_strength():
+    terr = np.array([10, 10, 3, 10, 0], np.int32)
+    need = np.array([5.0, 5.0, 5.0, 5.0, 1.0])
+    power = np.array([0.0, 60.0, 0.0, 40.0, 0.0])
+    held = np.zeros(5, np.bool_)
+    rules.control(terr, need, power, 5.0, np.ones(5, np.bool_), held)
+    assert held.tolist() == [True, False, False, True, False]
+
+
+def test_outgunned_fighters_withdraw_to_the_desert_and_leave_sleepers():
+    """Territorial fighters in a city facing overwhelming forces become desert fighters (in
+    desert cells) or sleepers (in populated cells), about sigma of them sleepers."""
+    s = scenario(ticks=30, initial_fighters=0, foreign_base=0, recruit_rate=0,
+                 attack_probability=0, attrition_insurgent=0, attrition_security=0)
+    th = toy_theatre()
+    r = model.InsurgencyRun(s, 3, theatre=th)
+    city = np.ravel_multi_index((3, 16), (H, W))
+    rows = np.arange(600)
+    r.icell[rows], r.role[rows] = city, rules.TERRITORIAL
+    r.n_free[0] -= 600
+    r.free_rows[: r.n_free[0]] = np.arange(r.cfg.max_insurgents - 1, 599, -1)[: r.n_free[0]]
+    r.security[:] = 0.0
+    r.security[city] = 5_000.0  # 500,000 personnel
+    for _ in range(30):
+        r.security[city] = 5_000.0
+        r.step()
+    roles = r.role[rows]
+    assert (roles == rules.TERRITORIAL).sum() < 30
+    desert = rows[roles == rules.DESERT]
+    sleepers = rows[roles == rules.SLEEPER]
+    assert len(desert) > 300
+    assert np.all(r.terrain[r.icell[desert]] == rules.DESERT_T)
+    assert np.all(r.populated[r.icell[sleepers]])
+    share = len(sleepers) / (len(sleepers) + len(desert))
+    assert share == pytest.approx(s.insurgency.sleeper_share, abs=0.08)
+
+
+def test_treasury_is_income_minus_upkeep_and_attacks():
+    s = scenario(ticks=40, initial_treasury=1e9, initial_fighters=500)
+    df = run(s).frame()
+    cost = s.insurgency.attack_cost
+    change = df["treasury"].diff().iloc[1:]
+    flows = (df["income"] - df["upkeep"] - cost * df["attacks"]).iloc[1:]
+    np.testing.assert_allclose(change.to_numpy(), flows.to_numpy(), rtol=1e-9, atol=1e-3)
+    assert df["upkeep"].iloc[1] == pytest.approx(s.insurgency.upkeep * df["members"].iloc[0],
+                                                 rel=0.05)
+
+
+def test_same_seed_same_run_other_seed_other_run():
+    s = scenario(ticks=40, initial_fighters=800)
+    a = model.simulate(s, seed=5, theatre=toy_theatre())
+    b = model.simulate(s, seed=5, theatre=toy_theatre())
+    pd.testing.assert_frame_equal(a, b)
+    c = model.simulate(s, seed=6, theatre=toy_theatre())
+    assert not a.drop(columns="seed").equals(c.drop(columns="seed"))
+
+
+SCRIPT = """
+import sys
+from resurgence import Scenario, simulate
+s = Scenario.load(sys.argv[2]).with_overrides(ticks=60, insurgency={"cell_km": 40,
+    "people_per_agent": 300})
+simulate(s, seed=4).to_parquet(sys.argv[1])
+"""
+
+
+def test_thread_count_does_not_change_the_result(tmp_path: Path):
+    """The citizen kernel runs in parallel with a counter-based RNG: 1 and 2 threads agree."""
+    outputs = []
+    for threads in ("1", "2"):
+        out = tmp_path / f"t{threads}.parquet"
+        env = {**os.environ, "NUMBA_NUM_THREADS": threads}
+        done = subprocess.run([sys.executable, "-c", SCRIPT, str(out),
+                               str(bundled()["iraq-2003-2020"])],
+                              env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        outputs.append(pd.read_parquet(out))
+    pd.testing.assert_frame_equal(outputs[0], outputs[1])
+
+
+def test_simulate_dispatches_and_has_dates_and_governorate_frame():
+    s = Scenario.load(bundled()["iraq-2003-2020"]).with_overrides(
+        ticks=10, insurgency={"cell_km": 40, "people_per_agent": 1000})
+    df = simulate(s, seed=1)
+    assert len(df) == 11 and str(df["date"].iloc[0].date()) == "2003-03-20"
+    for col in ("territory_km2", "desert_share", "members", "sympathisers", "recruits",
+                "attacks", "casualties_civilian", "casualties_security", "treasury",
+                "foreign_inflow", "displaced", "legitimacy_sunni_arab"):
+        assert col in df
+    r = model.InsurgencyRun(s, 1)
+    r.step()
+    g = r.governorate_frame()
+    assert set(g["governorate"]) >= {"Anbar", "Nineveh", "Salah ad Din", "Baghdad"}
+    assert r.cell_states().shape == r.shape
+    out = model.summarise(df)
+    assert {"resurgence", "years_to_regain", "casualties_cumulative", "territory_end_km2",
+            "members_end"} <= set(out)
