@@ -333,6 +333,9 @@ def dashboard(
     serve(port)
 
 
+import resurgence.cli_experiments  # noqa: E402,F401  (registers sweep, results, ...)
+
+
 def main() -> None:
     """Entry point of the ``resurgence`` command."""
     app()

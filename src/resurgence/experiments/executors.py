@@ -1,0 +1,132 @@
+"""Where runs execute: any ``concurrent.futures.Executor``.
+
+- a local process pool (default): ``ProcessPoolExecutor`` on the ``forkserver`` start method
+  (``spawn`` where there is none), safe with the threads of the parent (progress bar, Dask);
+- a Dask cluster given its scheduler address: ``distributed.Client(address).get_executor()``;
+- a SLURM or PBS cluster through dask-jobqueue (``pip install dask-jobqueue``): the jobs are
+  configured the usual dask-jobqueue way (``~/.config/dask/jobqueue.yaml`` or
+  ``DASK_JOBQUEUE__SLURM__*`` variables) and ``jobs`` of them are requested.
+
+A :class:`Pool` can be restarted: a local pool whose worker died is broken for good
+(``BrokenProcessPool``), so the sweep makes a new one and submits the unfinished runs again.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import Executor, ProcessPoolExecutor
+from typing import Any
+
+from resurgence.errors import Problem, UserInputError
+from resurgence.experiments.worker import process_identity, watch_parent
+
+#: exceptions that say a worker was lost, not that the run is wrong: the run is retried
+RETRYABLE = {"BrokenProcessPool", "KilledWorker", "CommClosedError", "CancelledError",
+             "FutureCancelledError", "StreamClosedError"}
+
+
+def is_retryable(exc: BaseException) -> bool:
+    return type(exc).__name__ in RETRYABLE
+
+
+def _context() -> Any:
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if "forkserver" in methods:  # import the model once in the server, not in every worker
+        ctx.set_forkserver_preload(["resurgence.experiments.worker", "resurgence.api"])
+    return ctx
+
+
+class Pool:
+    """An executor and what is needed to replace it."""
+
+    def __init__(self, workers: int | None = None, scheduler: str | None = None,
+                 cluster: str | None = None, jobs: int | None = None):
+        self.workers = workers
+        self.scheduler = scheduler
+        self.cluster = cluster
+        self.jobs = jobs
+        self.client: Any = None
+        self._cluster: Any = None
+        self.executor: Executor = self._open()
+
+    def _open(self) -> Executor:
+        if self.scheduler is None and self.cluster is None:
+            n = self.workers or os.cpu_count() or 1
+            return ProcessPoolExecutor(max_workers=n, mp_context=_context(),
+                                       initializer=watch_parent,
+                                       initargs=(process_identity(),))
+        try:
+            from distributed import Client
+        except ImportError:  # pragma: no cover - distributed is a dependency
+            raise UserInputError("--scheduler", [Problem(
+                "--scheduler", self.scheduler, "needs dask.distributed: pip install distributed"
+            )]) from None
+        if self.client is None:
+            if self.cluster is not None:
+                self._cluster = _jobqueue_cluster(self.cluster, self.jobs or 1)
+                self.client = Client(self._cluster)
+            else:
+                try:
+                    self.client = Client(self.scheduler, timeout="20s")
+                except OSError as exc:
+                    raise UserInputError("--scheduler", [Problem(
+                        "--scheduler", self.scheduler,
+                        f"no Dask scheduler answers there ({exc}); start one with "
+                        "`dask scheduler` and workers with `dask worker ADDRESS`")]) from None
+        return self.client.get_executor(pure=False)
+
+    @property
+    def parallelism(self) -> int:
+        """How many runs can execute at once (to size the submission window)."""
+        if self.client is None:
+            return self.workers or os.cpu_count() or 1
+        try:
+            return max(1, sum(self.client.nthreads().values()))
+        except Exception:
+            return 1
+
+    @property
+    def describe(self) -> str:
+        if self.client is None:
+            return f"local process pool, {self.parallelism} workers"
+        where = self.cluster or self.scheduler
+        return f"Dask {where}, {self.parallelism} worker threads"
+
+    def restart(self) -> None:
+        """Replace a broken local pool (Dask replaces lost workers by itself)."""
+        if self.client is None:
+            self.executor.shutdown(wait=False, cancel_futures=True)
+            self.executor = self._open()
+
+    def close(self) -> None:
+        if self.client is None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+        else:
+            self.executor.shutdown(wait=False)
+            self.client.close()
+            if self._cluster is not None:
+                self._cluster.close()
+
+    def __enter__(self) -> Pool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _jobqueue_cluster(kind: str, jobs: int) -> Any:
+    """A dask-jobqueue cluster (SLURM or PBS) with ``jobs`` jobs, configured by dask config."""
+    try:
+        import dask_jobqueue
+    except ImportError:
+        raise UserInputError("--cluster", [Problem(
+            "--cluster", kind, "needs dask-jobqueue: pip install dask-jobqueue "
+            "(then configure ~/.config/dask/jobqueue.yaml)")]) from None
+    classes = {"slurm": "SLURMCluster", "pbs": "PBSCluster"}
+    if kind not in classes:
+        raise UserInputError("--cluster", [Problem("--cluster", kind, "slurm or pbs")])
+    cluster = getattr(dask_jobqueue, classes[kind])()
+    cluster.scale(jobs=jobs)
+    return cluster
