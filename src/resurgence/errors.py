@@ -46,3 +46,21 @@ def keyed_error(key: str, value: object, allowed: str) -> PydanticCustomError:
     """An error for a cross-field check that still names its key and value in the message."""
     context = {"key": key, "value": value, "allowed": allowed}
     return PydanticCustomError("keyed", "{allowed}", context)
+
+
+def read_toml(path: Path, error: type[UserInputError]) -> dict[str, object]:
+    """Read a TOML file; a missing, unreadable or malformed file raises ``error`` (one message
+    naming the file and what is wrong)."""
+    import tomllib
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(path, [Problem("file", str(path), "no such file")]) from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise error(path, [Problem("file", str(path), f"cannot be read as text: {exc}")]
+                    ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise error(path, [Problem("(syntax)", MISSING, f"not valid TOML: {exc}")]) from None

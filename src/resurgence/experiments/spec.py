@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
-import tomllib
 import types
 import typing
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
-from resurgence.errors import MISSING, Problem, UserInputError, keyed_error
+from resurgence.errors import MISSING, Problem, UserInputError, keyed_error, read_toml
 from resurgence.experiments.outcomes import DEFAULTS, check_outcome
 from resurgence.scenario import Scenario
 from resurgence.scenario.catalog import bundled
@@ -213,19 +212,7 @@ class Experiment(BaseModel):
     def load(cls, path: str | Path) -> Experiment:
         """Read and validate an experiment file, its base scenario and every design key."""
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ExperimentError(path, [Problem("file", str(path), "no such file")]) from None
-        except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-            raise ExperimentError(
-                path, [Problem("file", str(path), f"cannot be read as text: {exc}")]
-            ) from None
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ExperimentError(path, [Problem("(syntax)", MISSING, f"not valid TOML: {exc}")]
-                                  ) from None
+        data = read_toml(path, ExperimentError)
         return cls.from_dict(data, source=str(path), root=path.parent)
 
     @classmethod

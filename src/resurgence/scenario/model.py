@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from resurgence.errors import MISSING, Problem, ScenarioError, keyed_error
+from resurgence.errors import MISSING, Problem, ScenarioError, keyed_error, read_toml
 from resurgence.scenario.epstein import EPSTEIN_TIMELINE_KEYS, EpsteinConfig
 from resurgence.scenario.insurgency import LEVER_KEYS, InsurgencyConfig, Levers
 from resurgence.scenario.timeline import TimelineEntry, resolve_dates, schedule
@@ -143,19 +142,7 @@ class Scenario(BaseModel):
     def load(cls, path: str | Path) -> Scenario:
         """Read and validate a TOML scenario; raise :class:`ScenarioError` on any mistake."""
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ScenarioError(path, [Problem("file", str(path), "no such file")]) from None
-        except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-            raise ScenarioError(
-                path, [Problem("file", str(path), f"cannot be read as text: {exc}")]
-            ) from None
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            problem = Problem("(syntax)", MISSING, f"not valid TOML: {exc}")
-            raise ScenarioError(path, [problem]) from None
+        data = read_toml(path, ScenarioError)
         return cls.from_dict(data, source=str(path))
 
     @classmethod
