@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic_core import PydanticCustomError
 
@@ -64,3 +66,20 @@ def read_toml(path: Path, error: type[UserInputError]) -> dict[str, object]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise error(path, [Problem("(syntax)", MISSING, f"not valid TOML: {exc}")]) from None
+
+
+def pydantic_problem(err: Mapping[str, Any], key: str, allowed_keys: str) -> Problem:
+    """One pydantic error as a :class:`Problem` at ``key``: the value given (the keyed value
+    of a cross-field check, "(missing)", "{...}" for a table) and the rule it broke
+    (``allowed_keys`` is appended to "unknown key")."""
+    value = err.get("input", MISSING)
+    if err["type"] == "keyed":
+        value = (err.get("ctx") or {})["value"]
+    if err["type"] == "missing":
+        value = MISSING
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key" + allowed_keys
+    if isinstance(value, dict) and err["type"] not in ("missing", "extra_forbidden"):
+        value = "{...}"
+    return Problem(key, value, msg)

@@ -19,7 +19,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
-from resurgence.errors import MISSING, Problem, UserInputError, keyed_error, read_toml
+from resurgence.errors import (
+    MISSING,
+    Problem,
+    UserInputError,
+    keyed_error,
+    pydantic_problem,
+    read_toml,
+)
 from resurgence.experiments.outcomes import DEFAULTS, check_outcome
 from resurgence.scenario import Scenario
 from resurgence.scenario.catalog import bundled
@@ -407,25 +414,17 @@ def _problems(exc: ValidationError) -> list[Problem]:
     problems: list[Problem] = []
     for err in exc.errors():
         loc = [str(part) for part in err["loc"]]
-        value = err.get("input", MISSING)
-        ctx = err.get("ctx") or {}
         if err["type"] == "keyed":
-            key, value = ctx["key"], ctx["value"]
+            key = (err.get("ctx") or {})["key"]
             loc = [key] if key.startswith(("uncertainties.", "levers.")) or len(loc) == 0 \
                 else [*loc, key]
         if len(loc) >= 2 and loc[0] in ("uncertainties", "levers"):
             loc = [loc[0], f'"{loc[1]}"', *loc[2:]]
             loc = [p for p in loc if not p.startswith(("list[", "dict["))]
         key = ".".join(loc) or "(experiment)"
-        if err["type"] == "missing":
-            value = MISSING
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key" + _allowed_keys(err["loc"])
-        if isinstance(value, dict) and err["type"] not in ("missing", "extra_forbidden"):
-            value = "{...}"
+        allowed = _allowed_keys(err["loc"]) if err["type"] == "extra_forbidden" else ""
         if key not in {p.key for p in problems}:  # a union reports one mistake per member
-            problems.append(Problem(key, value, msg))
+            problems.append(pydantic_problem(err, key, allowed))
     return problems
 
 

@@ -19,7 +19,13 @@ from pydantic import (
     model_validator,
 )
 
-from resurgence.errors import MISSING, Problem, ScenarioError, keyed_error, read_toml
+from resurgence.errors import (
+    Problem,
+    ScenarioError,
+    keyed_error,
+    pydantic_problem,
+    read_toml,
+)
 from resurgence.scenario.epstein import EPSTEIN_TIMELINE_KEYS, EpsteinConfig
 from resurgence.scenario.insurgency import LEVER_KEYS, InsurgencyConfig, Levers
 from resurgence.scenario.timeline import TimelineEntry, resolve_dates, schedule
@@ -201,20 +207,11 @@ def _problems(exc: ValidationError) -> list[Problem]:
     problems = []
     for err in exc.errors():
         loc = [str(part) for part in err["loc"]]
-        value = err.get("input", MISSING)
-        ctx = err.get("ctx") or {}
         if err["type"] == "keyed":
-            loc = [*loc, ctx["key"]] if not ctx["key"].startswith("timeline.") else [ctx["key"]]
-            value = ctx["value"]
-        key = ".".join(loc) or "(scenario)"
-        if err["type"] == "missing":
-            value = MISSING
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key" + _allowed_keys(err["loc"])
-        if isinstance(value, dict) and err["type"] not in ("missing", "extra_forbidden"):
-            value = "{...}"
-        problems.append(Problem(key, value, msg))
+            key = (err.get("ctx") or {})["key"]
+            loc = [key] if key.startswith("timeline.") else [*loc, key]
+        allowed = _allowed_keys(err["loc"]) if err["type"] == "extra_forbidden" else ""
+        problems.append(pydantic_problem(err, ".".join(loc) or "(scenario)", allowed))
     return problems
 
 
