@@ -120,15 +120,24 @@ def run(
                   ) as progress:
         task = progress.add_task(f"{stem}", total=len(seed_list) * loaded.ticks)
         for s in seed_list:
-            df = simulate(loaded, seed=s, on_tick=lambda _t: progress.advance(task))
+            if loaded.model == "insurgency":  # and its maps at a few dates, for reports
+                from resurgence.viz.snapshots import MAPS_FILE, simulate_with_maps
+
+                df, snaps = simulate_with_maps(loaded, seed=s,
+                                               on_tick=lambda _t: progress.advance(task))
+                snaps.save(folder / MAPS_FILE.format(seed=s))
+            else:
+                df = simulate(loaded, seed=s, on_tick=lambda _t: progress.advance(task))
             runs.append(df)
             write_frame(df, folder / f"seed-{s}.parquet")
             if csv:
                 write_frame(df, folder / f"seed-{s}.csv")
 
     from resurgence.viz.plots import plot_runs
+    from resurgence.viz.views import has_view, view_for
 
-    fig = plot_runs(runs, loaded.name or stem)
+    fig = plot_runs(runs, loaded.name or stem,
+                    view=view_for(loaded) if has_view(loaded) else None)
     import io
 
     buf = io.BytesIO()
@@ -136,7 +145,8 @@ def run(
     atomic_write_bytes(folder / "plot.png", buf.getvalue())
     _write_manifest(folder, loaded, seed_list)
     _print_summary(loaded.name or stem, [summarise(loaded, df) for df in runs])
-    out_console.print(f"results: {folder}/ (seed-*.parquet, plot.png, run.json)")
+    maps = ", maps-seed-*.npz" if loaded.model == "insurgency" else ""
+    out_console.print(f"results: {folder}/ (seed-*.parquet{maps}, plot.png, run.json)")
 
 
 def _write_manifest(folder: Path, scenario: Scenario, seeds: list[int]) -> None:
@@ -246,9 +256,21 @@ def report(
     ] = None,
     maps: Annotated[
         bool,
-        typer.Option("--maps/--no-maps", help="Replay each folder's first seed to draw maps of "
-                     "the grid at chosen ticks."),
+        typer.Option("--maps/--no-maps", help="Draw maps of each folder's first seed: Epstein "
+                     "grids replayed at chosen ticks; insurgency theatres from the map "
+                     "snapshots `resurgence run` saves."),
     ] = True,
+    map_dates: Annotated[
+        str | None,
+        typer.Option("--map-dates", help="Insurgency: more dates to map, YYYY-MM-DD separated "
+                     "by commas (each shown at the nearest snapshot; default: the start, the "
+                     "peak of territory, the last policy change and the end)."),
+    ] = None,
+    after: Annotated[
+        str | None,
+        typer.Option("--after", help="Insurgency: count resurgence only after this date "
+                     "(YYYY-MM-DD), e.g. the date policies branch."),
+    ] = None,
 ) -> None:
     """Write one self-contained HTML report comparing result folders: the question, the
     settings, an outcome table (mean and 90% interval over seeds), the curves, maps, and
@@ -260,13 +282,21 @@ def report(
       resurgence run epstein-run-4 --seeds 10
 
       resurgence report results/epstein-run-2 results/epstein-run-4 --out runs-2-4.html
+
+      resurgence report results/post-mosul-military-only results/post-mosul-inclusion
+      --after 2017-07-10 --map-dates 2014-06-10 --out post-mosul.html
     """
     from resurgence.viz.report import write_report
+    from resurgence.viz.snapshots import parse_dates
 
     if out.is_dir():
         raise UserInputError("--out", [Problem("--out", str(out), "must be a file, not a "
                                                "folder")])
-    write_report(results, out, title=title, question=question, maps=maps)
+    dates = parse_dates(map_dates)
+    if after is not None:
+        parse_dates(after, "--after")
+    write_report(results, out, title=title, question=question, maps=maps, map_dates=dates,
+                 after=after)
     out_console.print(f"report: {out}")
 
 

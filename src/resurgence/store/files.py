@@ -6,6 +6,7 @@ import io
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -39,4 +40,13 @@ def write_frame(df: pd.DataFrame, path: Path) -> None:
         df.to_csv(buf, index=False)
     else:
         df.to_parquet(buf, index=False)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def write_npz(arrays: dict[str, Any], path: Path) -> None:
+    """Write NumPy arrays as one compressed ``.npz`` file, atomically."""
+    import numpy as np
+
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)  # type: ignore[arg-type]
     atomic_write_bytes(path, buf.getvalue())

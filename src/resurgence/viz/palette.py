@@ -33,6 +33,28 @@ SERIES = {
     "smaller": OKABE_ITO["orange"],
 }
 
+#: the insurgency model: roles (map codes and member series share them), groups, violence
+INSURGENCY = {
+    "government": "#D9D9D9",
+    "contested": OKABE_ITO["orange"],
+    "territorial": OKABE_ITO["vermillion"],
+    "desert": OKABE_ITO["blue"],
+    "sleeper": OKABE_ITO["reddish_purple"],
+    "members": OKABE_ITO["black"],
+    "sunni_arab": OKABE_ITO["orange"],
+    "shia_arab": OKABE_ITO["bluish_green"],
+    "kurd": OKABE_ITO["sky_blue"],
+    "other": OKABE_ITO["black"],
+    "attacks": OKABE_ITO["black"],
+    "casualties_civilian": OKABE_ITO["vermillion"],
+    "casualties_security": OKABE_ITO["blue"],
+    "treasury": OKABE_ITO["bluish_green"],
+}
+#: continuous layers of maps: perceptually uniform, readable with the common colour blindnesses
+SEQUENTIAL = "viridis"
+#: legitimacy (0-1) on maps
+LEGITIMACY_CMAP = "cividis"
+
 #: colours in order, for comparing several scenarios or policies on one chart
 CYCLE = [OKABE_ITO[k] for k in ("blue", "vermillion", "bluish_green", "orange", "reddish_purple",
                                 "sky_blue", "black", "yellow")]

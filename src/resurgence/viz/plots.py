@@ -14,10 +14,12 @@ from collections.abc import Mapping, Sequence
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import StrMethodFormatter  # noqa: E402
 
 from resurgence.scenario import Scenario  # noqa: E402
 from resurgence.viz.palette import CYCLE, SERIES  # noqa: E402
@@ -41,6 +43,16 @@ def _band(ax: plt.Axes, runs: Sequence[pd.DataFrame], column: str, label: str,
         ax.fill_between(ticks, lo, hi, color=colour, alpha=0.18, lw=0)
 
 
+def _tidy(ax: plt.Axes, time: str) -> None:
+    """Readable axes: thousands separators on large counts, concise calendar dates."""
+    if ax.get_ylim()[1] >= 10_000:
+        ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    if time == "date":
+        locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
 def _same_length(runs: Sequence[pd.DataFrame]) -> list[pd.DataFrame]:
     shortest = min(len(run) for run in runs)
     return [run.iloc[:shortest] for run in runs]
@@ -51,7 +63,10 @@ def _seeds_note(n: int) -> str:
 
 
 def guess_view(runs: Sequence[pd.DataFrame]) -> View:
-    """An Epstein view matching the frames' columns (Model II if they have group counts)."""
+    """A view matching the frames' columns: the insurgency model's if they have territory,
+    else Epstein's (Model II if they have group counts)."""
+    if "territory_km2" in runs[0]:
+        return view_for(Scenario.from_dict({"model": "insurgency"}))
     version = "II" if "blue_quiet" in runs[0] else "I"
     return view_for(Scenario.from_dict({"epstein": {"version": version, "cop_density": 0.0}}))
 
@@ -80,6 +95,7 @@ def plot_timeseries(runs: Sequence[pd.DataFrame], panels: Sequence[Panel], title
         for s in panel.series:
             _band(ax, runs, s.column, s.label, s.colour, s.dashed, time)
         ax.set_ylabel(panel.ylabel)
+        _tidy(ax, time)
         ax.set_title(panel.title, fontsize=9, loc="left")
         ax.grid(alpha=0.25)
         ax.legend(loc="upper right", fontsize=7, framealpha=0.85)
@@ -128,6 +144,7 @@ def plot_comparison(scenarios: Mapping[str, Sequence[pd.DataFrame]],
         ax.set_xlabel("date" if time == "date" else TIME_LABEL, fontsize=8)
         if column in ("quiet", "active", "jailed"):
             ax.set_ylabel("citizens (agents)", fontsize=8)
+        _tidy(ax, time)
         ax.grid(alpha=0.25)
     axes[0, 0].legend(loc="upper left", fontsize=7, framealpha=0.85)
     fig.suptitle(f"{title}\n(median over seeds, {BAND[0]}-{BAND[1]}% band)", fontsize=10)
@@ -174,6 +191,7 @@ def plot_outcomes(values: Mapping[str, Mapping[str, Sequence[float | None]]],
         ax.set_ylim(-0.7, len(names) - 0.3)
         ax.set_title(outcome.label, fontsize=8, loc="left")
         ax.tick_params(axis="x", labelsize=7)
+        ax.ticklabel_format(axis="x", style="plain", useOffset=False)
         ax.grid(axis="x", alpha=0.25)
     for k in range(n, rows * cols):
         axes[k // cols, k % cols].set_visible(False)

@@ -5,6 +5,12 @@ an outcome table with uncertainty (mean and 90% interval over seeds), the curves
 grid at chosen ticks (replayed from the stored seed, and checked against the stored series) and
 provenance (package version, scenario digests, seeds, file hashes). Figures are embedded as
 base64 PNG: the file needs nothing else and opens offline.
+
+Insurgency folders are shown against calendar dates, and their maps come from the map snapshots
+``resurgence run`` saves beside each seed (``maps-seed-N.npz``, :mod:`resurgence.viz.snapshots`):
+control, insurgent density by role, legitimacy by group and attacks, at the start, the peak of
+territory, the last policy change, the end and any dates asked for. Folders of different models
+cannot be compared in one report: that is a user error (exit 2), not a traceback.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from resurgence import __version__
@@ -37,6 +44,7 @@ from resurgence.viz.plots import (
     plot_outcomes,
     plot_runs,
 )
+from resurgence.viz.snapshots import MAPS_FILE, MapSnapshots
 from resurgence.viz.views import Outcome, View, view_for
 
 MANIFEST = "run.json"
@@ -61,9 +69,21 @@ class Results:
             return self.scenario.name
         return self.label
 
+    #: count resurgence only after this date (insurgency views)
+    after: str | None = None
+
+    @property
+    def model(self) -> str:
+        if self.scenario is not None:
+            return self.scenario.model
+        return "insurgency" if "territory_km2" in self.runs[0] else "epstein"
+
     @property
     def view(self) -> View:
-        return view_for(self.scenario) if self.scenario is not None else guess_view(self.runs)
+        view = view_for(self.scenario) if self.scenario is not None else guess_view(self.runs)
+        if self.after is not None and hasattr(view, "after"):
+            view.after = self.after
+        return view
 
 
 def load_results(folder: str | Path) -> Results:
@@ -162,7 +182,8 @@ def _flat_settings(scenario: Scenario, sections: Sequence[str]) -> dict[str, str
             put(key, value)
     steps = []
     for entry in scenario.timeline:
-        span = f"tick {entry.tick}" + (f"-{entry.until}" if entry.until is not None else "")
+        begin = f"tick {entry.tick}" if entry.date is None else str(entry.date)
+        span = begin + (f" to {entry.until}" if entry.until is not None else "")
         values = ", ".join(f"{k} = {v}" for k, v in entry.values.items())
         steps.append(f"{span}: {values}")
     flat["timeline"] = "; ".join(steps) if steps else "none"
@@ -170,13 +191,26 @@ def _flat_settings(scenario: Scenario, sections: Sequence[str]) -> dict[str, str
 
 
 def _question(results: Sequence[Results], labels: Sequence[str]) -> str:
+    topic = results[0].view.topic
     if len(results) == 1:
         n = len(results[0].seeds)
-        return (f"What does {labels[0]} produce over {n} seed{'s' if n > 1 else ''}: how many "
-                "citizens turn active, how often rebellion breaks out, and how large it gets?")
+        return f"What does {labels[0]} produce over {n} seed{'s' if n > 1 else ''}: {topic}?"
     names = ", ".join(labels[:-1]) + f" and {labels[-1]}"
-    return (f"How do {names} differ in rebellion: the share of citizens active and jailed, "
-            "the peaks, and how often outbursts happen?")
+    return f"How do {names} differ in {topic}?"
+
+
+def check_comparable(results: Sequence[Results], labels: Sequence[str]) -> None:
+    """Folders of different models cannot share one report: a :class:`UserInputError` naming
+    which folder holds which model."""
+    models: dict[str, list[str]] = {}
+    for r, label in zip(results, labels, strict=True):
+        models.setdefault(r.model, []).append(label)
+    if len(models) > 1:
+        which = "; ".join(f"{m}: {', '.join(names)}" for m, names in models.items())
+        raise UserInputError("RESULTS", [Problem(
+            "RESULTS", which, "hold runs of different models, which have different "
+            "observables and cannot be compared in one report: report each model's folders "
+            "separately")])
 
 
 def _settings_table(results: Sequence[Results], labels: Sequence[str]) -> str:
@@ -229,7 +263,7 @@ def _outcomes(results: Sequence[Results], labels: Sequence[str]
 
 
 def _outcome_table(outcomes: Sequence[Outcome], values: dict[str, dict[str, list]],
-                   labels: Sequence[str]) -> str:
+                   labels: Sequence[str], note: str) -> str:
     head = "".join(f"<th>{_e(label)}</th>" for label in labels)
     rows = [f"<tr><th>outcome (per run)</th>{head}</tr>"]
     for o in outcomes:
@@ -245,8 +279,7 @@ def _outcome_table(outcomes: Sequence[Outcome], values: dict[str, dict[str, list
         rows.append(f"<tr><td>{_e(o.label)}</td>{''.join(cells)}</tr>")
     return (f'<table class="outcomes">{"".join(rows)}</table><p class="note">Mean over seeds '
             "and, in brackets, the 90% interval (5th-95th percentile over seeds); n = seeds "
-            "with a value (e.g. the wait between outbursts needs two outbursts). An outburst is "
-            "a spell with more than 50 actives (Epstein 2002).</p>")
+            f"with a value. {_e(note)}</p>")
 
 
 def _map_ticks(r: Results) -> list[int]:
@@ -258,7 +291,47 @@ def _map_ticks(r: Results) -> list[int]:
     return sorted(ticks)
 
 
-def _maps_section(r: Results, label: str) -> str:
+def _theatre_maps_section(r: Results, label: str, dates: Sequence[dt.date]) -> str:
+    """Maps of an insurgency folder's first seed from its saved snapshots, one figure per
+    layer, at the default dates and ``dates`` (each at the nearest snapshot)."""
+    from resurgence.viz.insurgency_view import date_to_tick
+    from resurgence.viz.theatre_maps import LAYERS, default_indices, plot_layer
+
+    seed = r.seeds[0]
+    path = r.folder / MAPS_FILE.format(seed=seed)
+    if not path.is_file():
+        return (f"<h3>{_e(label)}</h3><p class='note'>No maps: the folder has no "
+                f"{_e(path.name)} (`resurgence run` writes map snapshots for "
+                "insurgency runs; this folder predates them): run the scenario again to get "
+                "them.</p>")
+    snaps = MapSnapshots.load(path)
+    indices = default_indices(snaps)
+    asked = []
+    for date in dates:
+        tick = date_to_tick(r.scenario, date) if r.scenario is not None else 0
+        asked.append(snaps.nearest(tick))
+    indices = sorted(set(indices) | set(asked))
+    parts = [f"<h3>{_e(label)}</h3>"]
+    for layer in LAYERS:
+        fig = plot_layer(snaps, indices, layer, f"{r.title}, seed {seed}: {_LAYER_TITLES[layer]}")
+        parts.append(_img(figure_bytes(fig, dpi=90), f"{layer} maps of {label}"))
+    step = int(round(float(np.median(np.diff(snaps.ticks))))) if len(snaps) > 2 else 0
+    parts.append(f"<p class='note'>Seed {seed}, from its map snapshots ({_e(path.name)}: "
+                 f"{len(snaps)} dates, every {step} ticks of {snaps.tick_days} days, plus the "
+                 "peak of territory, the last policy change and the end). A date asked for "
+                 "is shown at the nearest snapshot.</p>")
+    return "".join(parts)
+
+
+_LAYER_TITLES = {"control": "control of the theatre",
+                 "density": "insurgent density by role (members per 1,000 km², log scale)",
+                 "legitimacy": "legitimacy of the state by group, per governorate",
+                 "attacks": "sleeper attacks since the previous snapshot"}
+
+
+def _maps_section(r: Results, label: str, dates: Sequence[dt.date] = ()) -> str:
+    if r.model == "insurgency":
+        return _theatre_maps_section(r, label, dates)
     if r.scenario is None:
         return (f"<h3>{_e(label)}</h3><p class='note'>No maps: the folder has no run.json, "
                 "so the run cannot be replayed.</p>")
@@ -301,13 +374,18 @@ def _provenance(results: Sequence[Results], labels: Sequence[str]) -> str:
 
 
 def build_report(results: Sequence[Results], title: str | None = None,
-                 question: str | None = None, maps: bool = True) -> str:
-    """The report as one HTML string (figures embedded)."""
+                 question: str | None = None, maps: bool = True,
+                 map_dates: Sequence[dt.date] = (), after: str | None = None) -> str:
+    """The report as one HTML string (figures embedded). ``map_dates``: more dates to map
+    (insurgency folders); ``after``: count resurgence only after this date (YYYY-MM-DD)."""
     if not results:
         raise ValueError("no results to report")
     labels = _labels(results)
     for r, label in zip(results, labels, strict=True):
         r.label = label
+        r.after = after
+    check_comparable(results, labels)
+    views = [r.view for r in results]
     title = title or ("Report: " + ", ".join(labels))
     question = question or _question(results, labels)
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -321,22 +399,25 @@ def build_report(results: Sequence[Results], title: str | None = None,
         f"{len(results)} result folder{'s' if len(results) > 1 else ''}.</p>",
         "<h2>Question</h2>", f"<p class='question'>{_e(question)}</p>",
         "<h2>Settings</h2>", _settings_table(results, labels),
-        "<h2>Outcomes</h2>", _outcome_table(outcomes, values, labels),
+        "<h2>Outcomes</h2>", _outcome_table(outcomes, values, labels, views[0].outcome_note),
         _img(figure_bytes(plot_outcomes(values, outcomes, "Outcomes per run")),
              "outcome chart"),
         "<h2>Curves</h2>",
     ]
     if len(results) > 1:
-        fig = plot_comparison({label: r.runs for r, label in zip(results, labels, strict=True)},
+        prepared = {label: view.panels(r.runs)[0]
+                    for r, label, view in zip(results, labels, views, strict=True)}
+        fig = plot_comparison(prepared, columns=views[0].compare_columns,
                               title="Scenarios side by side")
         parts.append(_img(figure_bytes(fig), "scenarios side by side"))
-    for r, label in zip(results, labels, strict=True):
+    for r, label, view in zip(results, labels, views, strict=True):
         parts.append(f"<h3>{_e(label)}</h3>")
-        parts.append(_img(figure_bytes(plot_runs(r.runs, r.title, view=r.view)),
+        parts.append(_img(figure_bytes(plot_runs(r.runs, r.title, view=view)),
                           f"observables of {label}"))
     if maps:
         parts.append("<h2>Maps</h2>")
-        parts.extend(_maps_section(r, label) for r, label in zip(results, labels, strict=True))
+        parts.extend(_maps_section(r, label, map_dates)
+                     for r, label in zip(results, labels, strict=True))
     parts += [
         "<h2>Provenance</h2>", _provenance(results, labels),
         f"<p class='note'>Report: resurgence {_e(__version__)}, Python "
@@ -348,9 +429,11 @@ def build_report(results: Sequence[Results], title: str | None = None,
 
 
 def write_report(folders: Sequence[str | Path], out: Path, title: str | None = None,
-                 question: str | None = None, maps: bool = True) -> Path:
+                 question: str | None = None, maps: bool = True,
+                 map_dates: Sequence[dt.date] = (), after: str | None = None) -> Path:
     """Load the result folders, build the report and write it to ``out`` atomically."""
     results = [load_results(f) for f in folders]
-    page = build_report(results, title=title, question=question, maps=maps)
+    page = build_report(results, title=title, question=question, maps=maps,
+                        map_dates=map_dates, after=after)
     atomic_write_bytes(out, page.encode("utf-8"))
     return out

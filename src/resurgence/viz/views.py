@@ -112,6 +112,14 @@ class View(Protocol):
     outcomes: tuple[Outcome, ...]
     #: the scenario's sections that configure this model (shown in reports' settings)
     sections: tuple[str, ...]
+    #: what the report's question asks about (e.g. "rebellion: ...")
+    topic: str
+    #: a note under the report's outcome table (definitions)
+    outcome_note: str
+    #: the live status line: label -> column of the (prepared) frame
+    counts: dict[str, str]
+    #: (column, caption) of the charts comparing scenarios side by side
+    compare_columns: tuple[tuple[str, str], ...]
 
     def panels(self, runs: Sequence[pd.DataFrame], groups: str = "auto"
                ) -> tuple[list[pd.DataFrame], list[Panel]]:
@@ -128,6 +136,10 @@ class View(Protocol):
 
     def outcome_values(self, frame: pd.DataFrame) -> dict[str, float | None]:
         """The outcomes of one run (one seed)."""
+        ...
+
+    def caption(self, frame: pd.DataFrame) -> str:
+        """One line on the run so far (its last row): animation titles, status lines."""
         ...
 
 
@@ -161,6 +173,14 @@ _STATES = Panel("citizens by state", "citizens (agents)", (
 
 class EpsteinView:
     """Epstein's civil violence model (Model I and II)."""
+
+    topic = ("rebellion: the share of citizens active and jailed, the peaks, and how often "
+             "outbursts happen")
+    outcome_note = ("The wait between outbursts needs two outbursts; an outburst is a spell "
+                    "with more than 50 actives (Epstein 2002).")
+    counts = {"quiet": "quiet", "active": "active", "jailed": "jailed", "cops": "cops",
+              "blue": "blue_size", "green": "green_size"}
+    compare_columns = (("active", "active citizens"), ("jailed", "jailed citizens"))
 
     def __init__(self, scenario: Scenario):
         self.scenario = scenario
@@ -241,6 +261,10 @@ class EpsteinView:
             out["eliminated"] = 0.0 if row.get("elimination_tick") is None else 1.0
         return out
 
+    def caption(self, frame: pd.DataFrame) -> str:
+        last = frame.iloc[-1]
+        return f"tick {int(last['tick'])} · active {int(last['active'])}"
+
 
 def _group_columns(df: pd.DataFrame, by_rank: bool) -> pd.DataFrame:
     out = df.copy()
@@ -256,7 +280,14 @@ def _group_columns(df: pd.DataFrame, by_rank: bool) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- registry
-_VIEWS: dict[str, Callable[[Scenario], View]] = {"epstein": EpsteinView}
+def _insurgency_view(scenario: Scenario) -> View:
+    from resurgence.viz.insurgency_view import InsurgencyView  # imports this module
+
+    return InsurgencyView(scenario)
+
+
+_VIEWS: dict[str, Callable[[Scenario], View]] = {"epstein": EpsteinView,
+                                                  "insurgency": _insurgency_view}
 
 
 def register_view(model: str, factory: Callable[[Scenario], View]) -> None:

@@ -1,0 +1,178 @@
+"""How the insurgency model is shown: panels over calendar dates, the control map's legend, the
+policy levers offered as sliders, and the outcomes of one run (registered for model
+``"insurgency"`` in :mod:`resurgence.viz.views`).
+
+Series are read from :meth:`InsurgencyRun.frame` (one row a week, with ``date``); weekly flows
+(attacks, casualties) are shown as a 13-week (quarter) running mean, added as ``*_13wk``
+columns. The maps of a stored run are in :mod:`resurgence.viz.snapshots` and drawn by
+:mod:`resurgence.viz.theatre_maps`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from resurgence.models import insurgency
+from resurgence.scenario import Scenario
+from resurgence.viz.palette import INSURGENCY as C
+from resurgence.viz.views import Category, Legend, Lever, LiveRun, Outcome, Panel, Series
+
+#: the control map (:meth:`InsurgencyRun.cell_states` codes)
+CONTROL = Legend("control", (
+    Category(insurgency.OUTSIDE_CELL, "outside the theatre", "#FFFFFF"),
+    Category(insurgency.GOVERNMENT_CELL, "government", C["government"]),
+    Category(insurgency.CONTESTED_CELL, "contested (fighters, not held)", C["contested"]),
+    Category(insurgency.HELD_CELL, "held by the group", C["territorial"]),
+    Category(insurgency.DESERT_BASE_CELL, "desert base", C["desert"]),
+    Category(insurgency.SLEEPER_CELL, "sleeper cells", C["sleeper"]),
+))
+
+#: weekly flows smoothed over a quarter for the curves
+SMOOTH_WEEKS = 13
+_FLOWS = ("attacks", "casualties_civilian", "casualties_security")
+
+PANELS = (
+    Panel("territory held by the group", "km²", (
+        Series("territory_km2", "territory held", C["territorial"]),)),
+    Panel("members by role", "members", (
+        Series("fighters_territorial", "territorial fighters", C["territorial"]),
+        Series("fighters_desert", "desert fighters", C["desert"]),
+        Series("sleepers", "sleepers", C["sleeper"]),
+        Series("members", "all members", C["members"], dashed=True),
+    )),
+    Panel(f"attacks and casualties ({SMOOTH_WEEKS}-week running mean)", "per week", (
+        Series("attacks_13wk", "sleeper attacks", C["attacks"]),
+        Series("casualties_civilian_13wk", "civilian casualties", C["casualties_civilian"]),
+        Series("casualties_security_13wk", "security force casualties",
+               C["casualties_security"], dashed=True),
+    )),
+    Panel("legitimacy of the state, by group (population-weighted)", "legitimacy (0-1)", (
+        Series("legitimacy_sunni_arab", "Sunni Arab", C["sunni_arab"]),
+        Series("legitimacy_shia_arab", "Shia Arab", C["shia_arab"]),
+        Series("legitimacy_kurd", "Kurd", C["kurd"]),
+        Series("legitimacy_other", "other", C["other"], dashed=True),
+    )),
+    Panel("the group's treasury", "million USD", (
+        Series("treasury_musd", "treasury", C["treasury"]),)),
+)
+
+#: the levers offered as sliders (names of :class:`resurgence.scenario.insurgency.Levers`);
+#: any value the scenario file allows can be typed in the number field
+LEVERS = (
+    Lever("inclusion_sunni_arab", "inclusion of Sunni Arabs", 0.0, 1.0, 0.01),
+    Lever("ground_forces", "national ground forces", 0.0, 1.0, 0.01, unit="share of full"),
+    Lever("foreign_troops", "foreign troops", 0.0, 1.0, 0.01, unit="share of full"),
+    Lever("air_sorties", "air sorties", 0, 1000, 10, integer=True, unit="per week"),
+    Lever("precision", "precision of strikes", 0.0, 1.0, 0.01),
+    Lever("border_control", "border control", 0.0, 1.0, 0.01, unit="share stopped"),
+    Lever("tribal_engagement", "tribal engagement (Sahwa)", 0.0, 1.0, 0.01),
+    Lever("services", "services and stabilisation", 0.0, 1.0, 0.01),
+    Lever("detention", "detention terms", 0.0, 1.0, 0.01, unit="share of max"),
+    Lever("inclusion_shia_arab", "inclusion of Shia Arabs", 0.0, 1.0, 0.01),
+    Lever("inclusion_kurd", "inclusion of Kurds", 0.0, 1.0, 0.01),
+    Lever("inclusion_other", "inclusion of other groups", 0.0, 1.0, 0.01),
+)
+
+OUTCOMES = (
+    Outcome("peak_territory_km2", "peak territory held (km²)", 0),
+    Outcome("lost_year", "when territory fell below 40% of its peak (year)", 1),
+    Outcome("resurgence", "share of runs with resurgence (territory back to 25% of peak)", 2),
+    Outcome("years_to_regain", "years from the loss to resurgence", 1),
+    Outcome("territory_end_km2", "territory at the end (km²)", 0),
+    Outcome("members_end", "members at the end", 0),
+    Outcome("sympathisers_end", "sympathisers at the end (people)", 0),
+    Outcome("attacks_total", "sleeper attacks, whole run", 0),
+    Outcome("casualties_cumulative", "casualties, civilian and security, whole run", 0),
+)
+
+#: the status line of a live run: label -> column
+COUNTS = {"territory_km2": "territory_km2", "members": "members",
+          "territorial": "fighters_territorial", "desert": "fighters_desert",
+          "sleepers": "sleepers", "attacks": "attacks"}
+
+
+def with_derived(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with the plotted derived columns: ``treasury_musd`` and quarter running means
+    of the weekly flows (``attacks_13wk``...)."""
+    out = frame.copy()
+    out["treasury_musd"] = frame["treasury"] / 1e6
+    for col in _FLOWS:
+        out[f"{col}_13wk"] = frame[col].rolling(SMOOTH_WEEKS, min_periods=1).mean()
+    return out
+
+
+def decimal_year(date: str | dt.date | None) -> float | None:
+    """2014-07-02 -> 2014.5; None stays None."""
+    if date is None:
+        return None
+    d = dt.date.fromisoformat(date) if isinstance(date, str) else date
+    start = dt.date(d.year, 1, 1)
+    return d.year + (d - start).days / (dt.date(d.year + 1, 1, 1) - start).days
+
+
+class InsurgencyView:
+    """The insurgency model on a theatre (see the module docstring)."""
+
+    #: what the report's question is about
+    topic = ("the group's territory, members and attacks: does it lose its territory, and "
+             "does it come back")
+    outcome_note = ("Resurgence: territory climbs back above 25% of its peak after falling "
+                    "below 40% of it (counted only after the report's --after date, if "
+                    "given). Years are decimal (2017.5 = early July 2017).")
+    legend = CONTROL
+    levers = LEVERS
+    outcomes = OUTCOMES
+    counts = COUNTS
+    compare_columns = (("territory_km2", "territory held (km²)"),
+                       ("members", "members (all roles)"),
+                       ("attacks_13wk", f"sleeper attacks per week ({SMOOTH_WEEKS}-wk mean)"))
+
+    def __init__(self, scenario: Scenario, after: str | None = None):
+        self.scenario = scenario
+        self.sections: tuple[str, ...] = ("insurgency", "levers")
+        #: count resurgence only after this date (e.g. the branch of a policy)
+        self.after = after
+
+    def panels(self, runs: Sequence[pd.DataFrame], groups: str = "auto"
+               ) -> tuple[list[pd.DataFrame], list[Panel]]:
+        """Territory, members by role, attacks and casualties, legitimacy by group, treasury
+        (``groups`` is ignored: the model has one insurgent group)."""
+        return [with_derived(df) for df in runs], list(PANELS)
+
+    def start(self, seed: int | None = None, live: bool = False,
+              theatre: Any = None) -> insurgency.InsurgencyRun:
+        return insurgency.InsurgencyRun(self.scenario, seed, theatre=theatre)
+
+    def lever_values(self, run: LiveRun) -> dict[str, float]:
+        values = run.levers.model_dump()  # type: ignore[attr-defined]
+        return {lever.name: float(values[lever.name]) for lever in self.levers}
+
+    def outcome_values(self, frame: pd.DataFrame) -> dict[str, float | None]:
+        row = insurgency.summarise(frame, after=self.after)
+        out: dict[str, float | None] = {
+            o.key: (None if row.get(o.key) is None else float(row[o.key]))
+            for o in self.outcomes if o.key in row}
+        out["lost_year"] = decimal_year(row.get("lost_60pct_date"))
+        out["attacks_total"] = float(frame["attacks"].sum())
+        return out
+
+    def caption(self, frame: pd.DataFrame) -> str:
+        """'2014-06-12 · territory 52,300 km² · members 31,000' for the last row."""
+        last = frame.iloc[-1]
+        when = (str(pd.Timestamp(last["date"]).date()) if "date" in frame
+                else f"tick {int(last['tick'])}")
+        return (f"{when} · territory {last['territory_km2']:,.0f} km² · members "
+                f"{int(last['members']):,}")
+
+
+def date_to_tick(scenario: Scenario, date: dt.date) -> int:
+    """The tick of a calendar date (rounded down; clipped to the run)."""
+    if scenario.start is None:
+        return 0
+    days = (date - scenario.start).days
+    return int(np.clip(days // scenario.tick_days, 0, scenario.ticks))
