@@ -130,6 +130,33 @@ def test_branches_share_the_history_up_to_mosul(name):
     for k in a:
         np.testing.assert_array_equal(a[k][:cut], b[k][:cut], err_msg=k)
     assert any((a[k][cut + 20] != b[k][cut + 20]) for k in a) or name.endswith("military-only")
+    assert branch.insurgency == hist.insurgency  # `extends`: one place for the mechanisms
+
+
+def test_extends_merges_tables_and_appends_the_timeline(tmp_path: Path):
+    base = tmp_path / "base.toml"
+    base.write_text('model = "insurgency"\nstart = 2010-01-01\nend = 2012-01-01\n'
+                    '[insurgency]\ncell_km = 20\nvision = 40\n[levers]\nservices = 0.1\n'
+                    '[[timeline]]\ndate = 2010-06-01\nservices = 0.2\n')
+    child = tmp_path / "child.toml"
+    child.write_text('extends = "base.toml"\nend = 2013-01-01\n[insurgency]\nvision = 60\n'
+                     '[[timeline]]\ndate = 2012-06-01\nservices = 0.3\n')
+    s = Scenario.load(child)
+    assert (s.insurgency.cell_km, s.insurgency.vision, s.levers.services) == (20, 60, 0.1)
+    assert [e.values["services"] for e in s.timeline] == [0.2, 0.3]
+    assert str(s.end) == "2013-01-01"
+
+
+@pytest.mark.parametrize("text, rule", [
+    ('extends = "no-such-scenario"\n', "a bundled scenario name"),
+    ('extends = "me.toml"\n', "a cycle"),
+])
+def test_bad_extends_is_one_clear_message(tmp_path: Path, text, rule):
+    me = tmp_path / "me.toml"
+    me.write_text(text)
+    with pytest.raises(ScenarioError) as err:
+        Scenario.load(me)
+    assert "extends" in str(err.value) and rule in str(err.value)
 
 
 # ------------------------------------------------------------------ mechanisms

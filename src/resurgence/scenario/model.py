@@ -146,10 +146,13 @@ class Scenario(BaseModel):
     # ----------------------------------------------------------------- loading
     @classmethod
     def load(cls, path: str | Path) -> Scenario:
-        """Read and validate a TOML scenario; raise :class:`ScenarioError` on any mistake."""
+        """Read and validate a TOML scenario; raise :class:`ScenarioError` on any mistake.
+
+        ``extends = "NAME"`` (a bundled scenario, or a .toml path relative to this file) starts
+        from that scenario: its tables are updated key by key, its timeline runs first and this
+        file's timeline entries follow; any other key replaces the base's."""
         path = Path(path)
-        data = read_toml(path, ScenarioError)
-        return cls.from_dict(data, source=str(path))
+        return cls.from_dict(_read_extended(path, ()), source=str(path))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "<scenario>") -> Scenario:
@@ -201,6 +204,34 @@ class Scenario(BaseModel):
         unused = {"insurgency", "levers"} if self.model == "epstein" else {"epstein", "grid"}
         blob = json.dumps(self.model_dump(mode="json", exclude=unused), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _read_extended(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+    data = read_toml(path, ScenarioError)
+    base_name = data.pop("extends", None)
+    if base_name is None:
+        return data
+    base_path = path.parent / str(base_name)
+    if not isinstance(base_name, str) or not base_path.is_file():
+        from importlib import resources
+
+        shipped = resources.files("resurgence") / "scenarios" / f"{base_name}.toml"
+        base_path = Path(str(shipped))
+        if not isinstance(base_name, str) or not base_path.is_file():
+            raise ScenarioError(path, [Problem("extends", repr(base_name), "a bundled "
+                                               "scenario name or a .toml file next to this one")])
+    if base_path.resolve() in seen:
+        raise ScenarioError(path, [Problem("extends", repr(base_name), "a scenario that does "
+                                           "not extend this one again (a cycle)")])
+    merged = _read_extended(base_path, (*seen, path.resolve()))
+    for key, value in data.items():
+        if key == "timeline":
+            merged["timeline"] = [*merged.get("timeline", []), *value]
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
 
 
 def _problems(exc: ValidationError) -> list[Problem]:
