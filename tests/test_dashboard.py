@@ -81,6 +81,55 @@ def test_session_offers_only_scenarios_it_can_show_and_explains_others():
     assert session.name == "epstein-run-7"  # the panel keeps its run
 
 
+def test_session_runs_an_insurgency_scenario_by_date_with_its_levers():
+    names = scenario_names()
+    assert {"iraq-2003-2020", "post-mosul-inclusion"} <= set(names)
+    session = Session("post-mosul-inclusion")
+    first = session.snapshot()
+    assert first.tick == 0 and first.date == "2003-03-20"
+    assert set(first.counts) == {"territory_km2", "members", "territorial", "desert",
+                                 "sleepers", "attacks"}
+    assert first.levers["inclusion_sunni_arab"] == 0.5
+    assert 'data-series="territory_km2"' in first.chart_svg and ">2003-03-20<" in first.chart_svg
+
+    # a lever acts from the next week on and shows at once; the timeline's own change of
+    # inclusion (2003-05-16, to 0.3) is replaced by it
+    assert session.set_lever("inclusion_sunni_arab", 0.9) and session.error is None
+    assert session.snapshot().levers["inclusion_sunni_arab"] == 0.9
+    session.step(10)
+    later = session.snapshot()
+    assert later.tick == 10 and later.date == "2003-05-29"
+    assert later.levers["inclusion_sunni_arab"] == 0.9
+    assert later.map_png != first.map_png and later.chart_svg != first.chart_svg
+
+    bad = [("air_sorties", 6000, "levers: levers.air_sorties = 6000: Input should be less "
+                                 "than or equal to 5000"),
+           ("border_control", -0.5, "levers.border_control = -0.5: Input should be greater "
+                                    "than or equal to 0"),
+           ("services", None, "levers: levers.services: a number is required"),
+           ("legitimacy", 0.5, "not a lever of this model")]
+    for name, value, message in bad:
+        assert not session.set_lever(name, value)
+        assert message in session.error
+    assert session.snapshot().levers["air_sorties"] == 10.0  # unchanged
+    session.step()
+    assert session.tick == 11
+
+
+def test_an_insurgency_session_stops_at_the_scenario_end(tmp_path):
+    toml = tmp_path / "short.toml"
+    toml.write_text('model = "insurgency"\nstart = 2014-01-01\nend = 2014-02-12\n'
+                    "[insurgency]\ncell_km = 50\npeople_per_agent = 2000\nvision = 50\n")
+    session = Session(str(toml))
+    session.step(100)
+    assert session.tick == 6 and session.at_end and session.snapshot().date == "2014-02-12"
+    session.step()
+    assert session.tick == 6 and "the scenario ends at tick 6 (2014-02-12)" in session.error
+    assert not session.set_lever("services", 0.9) and "Reset first" in session.error
+    session.reset()
+    assert session.tick == 0 and not session.at_end and session.error is None
+
+
 def test_dashboard_command_refuses_a_port_in_use():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -230,6 +279,76 @@ def test_dashboard_in_headless_chromium(server: str):
         except Exception:
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "dashboard-failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+
+
+def test_dashboard_runs_an_insurgency_scenario_in_headless_chromium(server: str):
+    """Panel B switches to an insurgency scenario (dates, theatre map, its levers), moves
+    the Sunni Arab inclusion slider, runs some weeks; the map and the chart change and a bad
+    value gets a message. Screenshot: test-artifacts/dashboard-insurgency.png."""
+    sync_playwright = _need_browser()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1700})
+        page.set_default_timeout(WAIT_MS)
+        try:
+            page.goto(server)
+            page.wait_for_selector(".panel-B .tick")
+            b = page.locator(".panel-B")
+            b.locator(".scenario-select").click()
+            page.locator(".v-menu__content .v-list-item",
+                         has_text="post-mosul-inclusion").click()
+            page.wait_for_selector(".panel-B .date")
+            assert b.locator(".date").inner_text() == "2003-03-20"
+            assert _tick(page, "B") == 0 and _counts(page, "B")["members"] > 0
+            page.wait_for_selector(".panel-B polyline[data-series='members']", state="attached")
+            map_before = b.locator("img.map").screenshot()
+            chart_before = b.locator("polyline[data-series='members']").get_attribute("points")
+
+            # Sunni Arab inclusion to about 0.9 with the slider
+            slider = b.locator(".lever-inclusion_sunni_arab .v-slider")
+            box = slider.bounding_box()
+            slider.click(position={"x": box["width"] * 0.9, "y": box["height"] / 2})
+            page.wait_for_function(
+                "() => { const v = parseFloat(document.querySelector("
+                "'.panel-B .input-inclusion_sunni_arab input').value); return v > 0.8; }")
+
+            # run some weeks, pause: the date moves, the map and the chart change
+            b.locator(".run-button").click()
+            page.wait_for_function(
+                "() => parseInt(document.querySelector('.panel-B .tick').innerText"
+                ".split(' ')[1]) >= 12")
+            b.locator(".pause-button").click()
+            page.wait_for_selector(".panel-B .run-button:not([disabled])")
+            assert b.locator(".date").inner_text() > "2003-06-01"
+            assert b.locator("img.map").screenshot() != map_before
+            assert (b.locator("polyline[data-series='members']").get_attribute("points")
+                    != chart_before)
+            value = float(b.locator(".input-inclusion_sunni_arab input").input_value())
+            assert value > 0.8  # the timeline's 2003-05-16 exclusion did not undo the lever
+            assert _tick(page, "A") == 0  # the other panel did not move
+
+            # a bad value: one message, and the run goes on
+            field = b.locator(".input-air_sorties input")
+            field.fill("6000")
+            field.press("Enter")
+            error = page.wait_for_selector(".panel-B .lever-error")
+            assert "levers.air_sorties = 6000.0: Input should be less than or equal to 5000" in \
+                error.inner_text()
+            paused_at = _tick(page, "B")
+            b.locator(".step-button").click()
+            page.wait_for_function(
+                f"() => document.querySelector('.panel-B .tick').innerText === "
+                f"'tick {paused_at + 1}'")
+
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "dashboard-insurgency.png"), full_page=True)
+        except Exception:
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "dashboard-insurgency-failure.png"),
+                            full_page=True)
             raise
         finally:
             browser.close()

@@ -4,6 +4,7 @@ table with uncertainty, embedded figures and provenance; written whole or not at
 from __future__ import annotations
 
 import base64
+import html
 import io
 import json
 import os
@@ -161,3 +162,122 @@ def test_a_folder_that_is_not_a_result_exits_2_with_one_message(tmp_path: Path, 
     assert done.stderr.startswith("error: ") and expected in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "r.html").exists()
+
+
+# --------------------------------------------------------------------------- insurgency
+INSURGENCY = """
+name = "weak state, inclusion {inclusion}"
+model = "insurgency"
+start = 2013-01-01
+end = 2014-03-31
+seed = 2
+[insurgency]
+cell_km = 50
+people_per_agent = 2000
+vision = 50
+posture_km = 100
+speed_km = 50
+initial_fighters = 6000
+[levers]
+ground_forces = 0.05
+inclusion_sunni_arab = {inclusion}
+[[timeline]]
+date = 2014-01-01
+ground_forces = 0.8
+air_sorties = 150
+"""
+
+
+def _images(page: str) -> list[tuple[str, np.ndarray]]:
+    parser = Tags()
+    parser.feed(page)
+    out = []
+    for tag, attrs in parser.tags:
+        if tag == "img":
+            data = base64.b64decode((attrs["src"] or "").split(",", 1)[1])
+            out.append((attrs["alt"] or "", np.asarray(Image.open(io.BytesIO(data))
+                                                       .convert("L"), float)))
+    return out
+
+
+@pytest.fixture(scope="module")
+def insurgency_results(tmp_path_factory) -> Path:
+    """Two insurgency folders (Sunni Arab inclusion 0 and 0.6, two seeds each) written by
+    `resurgence run` on the Iraq theatre at 50 km cells."""
+    root = tmp_path_factory.mktemp("insurgency")
+    for name, inclusion in (("excluded", 0.0), ("included", 0.6)):
+        (root / f"{name}.toml").write_text(INSURGENCY.format(inclusion=inclusion))
+        done = resurgence("run", f"{name}.toml", "--seeds", "2", "--out", name, cwd=root)
+        assert done.returncode == 0, done.stderr
+        assert "maps-seed-*.npz" in done.stdout
+    return root
+
+
+def test_insurgency_report_has_dated_curves_theatre_maps_and_provenance(
+        insurgency_results: Path):
+    root = insurgency_results
+    assert sorted(p.name for p in (root / "excluded").iterdir()) == [
+        "maps-seed-2.npz", "maps-seed-3.npz", "plot.png", "run.json", "seed-2.parquet",
+        "seed-3.parquet"]
+    done = resurgence("report", "excluded", "included", "--out", "ins.html",
+                      "--map-dates", "2013-06-15", "--after", "2013-07-01", cwd=root)
+    assert done.returncode == 0, done.stderr
+    page = (root / "ins.html").read_text(encoding="utf-8")
+
+    # outcomes, comparison, two panels of curves, four map layers per folder; none blank
+    images = _images(page)
+    assert [alt for alt, _ in images] == [
+        "outcome chart", "scenarios side by side", "observables of excluded",
+        "observables of included",
+        *[f"{layer} maps of {name}" for name in ("excluded", "included")
+          for layer in ("control", "density", "legitimacy", "attacks")]]
+    assert all(pixels.std() > 5 for _, pixels in images)
+
+    assert ("How do excluded and included differ in the group's territory, members and "
+            "attacks") in html.unescape(page)
+    assert re.search(r'<tr class="diff"><td><code>levers.inclusion_sunni_arab</code></td>'
+                     r"<td>0.0</td><td>0.6</td></tr>", page)
+    assert "2014-01-01: ground_forces = 0.8, air_sorties = 150<" in page  # dated timeline
+    table = page[page.index('<table class="outcomes">'):]
+    table = table[: table.index("</table>")]
+    for label in ("peak territory held (km²)", "share of runs with resurgence",
+                  "members at the end", "when territory fell below 40% of its peak (year)"):
+        assert label in table
+    assert len(re.findall(r"\[[-\d.,]+, [-\d.,]+\] n=2", table)) >= 8
+    assert "Resurgence: territory climbs back above 25% of its peak" in page
+
+    # the maps: from the stored snapshots, at the date asked for too; hashed in provenance
+    assert "from its map snapshots (maps-seed-2.npz" in page
+    shown = re.search(r"Shown: ([^<]*)\.</p>", page).group(1).split("; ")
+    assert shown[:2] == ["2013-01-01", "2013-07-02"]  # 2013-06-15: the nearest snapshot
+    assert shown[-1] == "2014-03-25" and any("peak territory" in s for s in shown)
+    assert "maps-seed-3.npz" in page and "seed-3.parquet" in page
+    assert page.count(Scenario.load(root / "excluded.toml").digest()) >= 1
+
+
+def test_insurgency_folder_without_snapshots_reports_its_series_and_says_why_no_maps(
+        insurgency_results: Path, tmp_path: Path):
+    old = tmp_path / "old"
+    old.mkdir()
+    for p in (insurgency_results / "excluded").iterdir():
+        if not p.name.startswith("maps-"):
+            (old / p.name).write_bytes(p.read_bytes())
+    out = tmp_path / "old.html"
+    write_report([old], out)
+    page = out.read_text(encoding="utf-8")
+    assert "No maps: the folder has no maps-seed-2.npz" in page
+    assert [alt for alt, _ in _images(page)] == ["outcome chart", "observables of old"]
+
+
+def test_report_refuses_folders_of_different_models_and_bad_dates(
+        results: Path, insurgency_results: Path):
+    done = resurgence("report", str(results / "low"), str(insurgency_results / "excluded"),
+                      "--out", "mixed.html", cwd=insurgency_results)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert ("RESULTS = 'epstein: low; insurgency: excluded': hold runs of different models"
+            in " ".join(done.stderr.split()))
+    assert not (insurgency_results / "mixed.html").exists()
+    done = resurgence("report", "excluded", "--map-dates", "2014-13-01", cwd=insurgency_results)
+    assert done.returncode == 2
+    assert "--map-dates = '2014-13-01': must be dates YYYY-MM-DD" in done.stderr

@@ -88,6 +88,8 @@ def RunPanel(label: str, default: str = DEFAULT) -> None:
             except Exception as exc:  # a model failure stops this run, not the page
                 session.error = f"the run stopped: {exc}"
                 running.value = False
+            if session.at_end:  # a dated scenario's last week
+                running.value = False
             refresh()
             await asyncio.sleep(FRAME_SECONDS)
 
@@ -139,6 +141,9 @@ def RunPanel(label: str, default: str = DEFAULT) -> None:
             solara.Error(session.error, classes=["lever-error"])
         with solara.Div(classes=["resurgence-status"]):
             solara.Text(f"tick {snap.tick}", classes=["tick"])
+            if snap.date:
+                solara.Text("  ·  ")
+                solara.Text(snap.date, classes=["date"])
             solara.Text("  ·  ")
             solara.Text(counts, classes=["counts"])
         solara.Image(snap.map_png, classes=["resurgence-map", "map"])
@@ -156,7 +161,12 @@ def Page() -> None:
     solara.HTML(tag="p", unsafe_innerHTML=(  # not Markdown: it loads KaTeX from a CDN
         "<b>Two runs side by side.</b> Pick a scenario and a seed, move the levers, then run, "
         "pause, step or reset each run. Same scenario and seed give the same run until a "
-        "lever differs; the scenario's own timeline still applies at the ticks it names."
+        "lever differs; the scenario's own timeline still applies at the ticks it names. "
+        "<br><b>Insurgency scenarios</b> (iraq-2003-2020, post-mosul-*) run on their own "
+        "theatre at full resolution (Iraq: 10 km cells, 100 people per agent), one tick a "
+        "week from the scenario's start date to its end; a lever you move holds from the next "
+        "week to the end, in place of the timeline's later values for that lever (Reset "
+        "brings the timeline back)."
     ))
     with solara.Columns([1, 1]):
         RunPanel("A")

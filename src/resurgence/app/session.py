@@ -15,10 +15,6 @@ from resurgence.viz.livechart import svg_chart
 from resurgence.viz.maps import map_png
 from resurgence.viz.views import LiveRun, View, has_view, view_for
 
-#: counts shown under the map (name: column), in this order, when the frame has the column
-COUNTS = {"quiet": "quiet", "active": "active", "jailed": "jailed", "cops": "cops",
-          "blue": "blue_size", "green": "green_size"}
-
 
 @dataclass(frozen=True)
 class Snapshot:
@@ -29,6 +25,8 @@ class Snapshot:
     levers: dict[str, float]
     map_png: bytes
     chart_svg: str
+    #: the calendar date of the tick ('' for models without dates)
+    date: str = ""
 
 
 @functools.cache
@@ -87,9 +85,28 @@ class Session:
             self.error = None
             self._changed()
 
+    @property
+    def last_tick(self) -> int | None:
+        """The tick a dated (insurgency) scenario ends at; None if the run may go on."""
+        return self.view.scenario.ticks if getattr(self.view, "ends", False) else None
+
+    @property
+    def at_end(self) -> bool:
+        last = self.last_tick
+        return last is not None and self.run.tick >= last
+
     def step(self, ticks: int = 1) -> None:
-        """Advance the run by ``ticks`` ticks."""
+        """Advance the run by ``ticks`` ticks (a dated scenario stops at its end date, with a
+        message)."""
         with self.lock:
+            last = self.last_tick
+            if last is not None:
+                ticks = min(ticks, last - self.run.tick)
+                if ticks <= 0:
+                    self.error = (f"the scenario ends at tick {last} ("
+                                  f"{self.view.scenario.end or 'its last date'}): Reset to "
+                                  "run it again")
+                    return
             for _ in range(ticks):
                 self.run.step()
             self._changed()
@@ -98,15 +115,19 @@ class Session:
         """Set a lever now (validated like a scenario file); False and a message if the value
         is not allowed. The scenario's own timeline still applies at the ticks it names."""
         lever = next((lv for lv in self.view.levers if lv.name == name), None)
+        section = getattr(self.view, "lever_section", "epstein")
         if lever is None:
             self.error = f"levers: {name}: not a lever of this model"
             return False
         if value is None:
-            self.error = f"levers: epstein.{name}: a number is required"
+            self.error = f"levers: {section}.{name}: a number is required"
+            return False
+        if self.at_end:
+            self.error = f"levers: {section}.{name}: the run is at its end: Reset first"
             return False
         if lever.integer:
             if float(value) != int(value):
-                self.error = f"levers: epstein.{name} = {value}: must be a whole number"
+                self.error = f"levers: {section}.{name} = {value}: must be a whole number"
                 return False
             value = int(value)
         try:
@@ -147,13 +168,16 @@ class Session:
                 frame = self.run.frame()
                 prepared, panels = self.view.panels([frame], groups="colour")
                 last = prepared[0].iloc[-1]
-                counts = {k: int(last[c]) for k, c in COUNTS.items() if c in last.index}
+                counts = {k: int(last[c]) for k, c in self.view.counts.items()
+                          if c in last.index}
                 self._snapshot = Snapshot(
                     tick=self.run.tick,
                     counts=counts,
                     levers=self.view.lever_values(self.run),
                     map_png=map_png(self.run.cell_states(), self.view.legend),
-                    chart_svg=svg_chart(prepared[0], panels),
+                    chart_svg=svg_chart(prepared[0], panels,
+                                        panel_height=150 if len(panels) <= 2 else 90),
+                    date=str(last["date"].date()) if "date" in last.index else "",
                 )
             return self._snapshot
 

@@ -67,7 +67,7 @@ LEVERS = (
     Lever("inclusion_sunni_arab", "inclusion of Sunni Arabs", 0.0, 1.0, 0.01),
     Lever("ground_forces", "national ground forces", 0.0, 1.0, 0.01, unit="share of full"),
     Lever("foreign_troops", "foreign troops", 0.0, 1.0, 0.01, unit="share of full"),
-    Lever("air_sorties", "air sorties", 0, 1000, 10, integer=True, unit="per week"),
+    Lever("air_sorties", "air sorties", 0.0, 1000.0, 10.0, unit="per week"),
     Lever("precision", "precision of strikes", 0.0, 1.0, 0.01),
     Lever("border_control", "border control", 0.0, 1.0, 0.01, unit="share stopped"),
     Lever("tribal_engagement", "tribal engagement (Sahwa)", 0.0, 1.0, 0.01),
@@ -128,6 +128,12 @@ class InsurgencyView:
     levers = LEVERS
     outcomes = OUTCOMES
     counts = COUNTS
+    #: ticks between frames of an animation (4 weeks)
+    frame_every = 4
+    #: a live run stops at the scenario's end date (levers are scheduled up to it)
+    ends = True
+    #: where a lever's bad value is reported (``levers.air_sorties = ...``)
+    lever_section = "levers"
     compare_columns = (("territory_km2", "territory held (km²)"),
                        ("members", "members (all roles)"),
                        ("attacks_13wk", f"sleeper attacks per week ({SMOOTH_WEEKS}-wk mean)"))
@@ -149,8 +155,13 @@ class InsurgencyView:
         return insurgency.InsurgencyRun(self.scenario, seed, theatre=theatre)
 
     def lever_values(self, run: LiveRun) -> dict[str, float]:
-        values = run.levers.model_dump()  # type: ignore[attr-defined]
-        return {lever.name: float(values[lever.name]) for lever in self.levers}
+        """The levers that act at the next tick (a lever just moved, or the timeline's)."""
+        changes = run.changes  # type: ignore[attr-defined]
+        out = {}
+        for lever in self.levers:
+            values = changes[lever.name]
+            out[lever.name] = float(values[min(run.tick + 1, len(values) - 1)])
+        return out
 
     def outcome_values(self, frame: pd.DataFrame) -> dict[str, float | None]:
         row = insurgency.summarise(frame, after=self.after)
@@ -160,6 +171,14 @@ class InsurgencyView:
         out["lost_year"] = decimal_year(row.get("lost_60pct_date"))
         out["attacks_total"] = float(frame["attacks"].sum())
         return out
+
+    def overlay(self, run: insurgency.InsurgencyRun) -> Any:
+        """The governorate boundaries of the run's theatre, in cell coordinates (for the
+        animation's map)."""
+        from resurgence.viz.theatre_maps import boundaries
+
+        gov = np.where(run.inside, run.gov, -1).reshape(run.shape)
+        return boundaries(gov, -0.5, -0.5, 1.0, -1.0)
 
     def caption(self, frame: pd.DataFrame) -> str:
         """'2014-06-12 · territory 52,300 km² · members 31,000' for the last row."""

@@ -31,7 +31,8 @@ def _nice_max(value: float) -> float:
 def svg_chart(frame: pd.DataFrame, panels: Sequence[Panel], title: str = "",
               width: int = 560, panel_height: int = 150) -> str:
     """An inline SVG with one stacked plot per panel, one polyline per series (``data-series``
-    names its column), x = tick. O(ticks) per call, thinned to :data:`MAX_POINTS`."""
+    names its column), x = tick (labelled with dates when the frame has a ``date`` column).
+    O(ticks) per call, thinned to :data:`MAX_POINTS`."""
     left, right, top, gap, bottom = 46, 160, 22 if title else 8, 26, 28
     plot_w = width - left - right
     height = top + len(panels) * (panel_height + gap) - gap + bottom
@@ -70,10 +71,15 @@ def svg_chart(frame: pd.DataFrame, panels: Sequence[Panel], title: str = "",
                        f'y2="{ly}" stroke="{s.colour}" stroke-width="2"{dash}/>')
             out.append(f'<text x="{left + plot_w + 28}" y="{ly + 3}">{e(s.label)}</text>')
     axis_y = height - bottom + 14
-    out.append(f'<text x="{left}" y="{axis_y}" fill="#555">0</text>')
+    if "date" in frame:  # calendar runs: the first and the last date
+        first, last = (str(pd.Timestamp(frame["date"].iloc[i]).date()) for i in (0, -1))
+        axis = "date"
+    else:
+        first, last, axis = "0", str(int(t_max)), "tick"
+    out.append(f'<text x="{left}" y="{axis_y}" fill="#555">{first}</text>')
     out.append(f'<text x="{left + plot_w}" y="{axis_y}" text-anchor="end" fill="#555">'
-               f"{int(t_max)}</text>")
+               f"{last}</text>")
     out.append(f'<text x="{left + plot_w / 2}" y="{axis_y}" text-anchor="middle" '
-               'fill="#555">tick</text>')
+               f'fill="#555">{axis}</text>')
     out.append("</svg>")
     return "".join(out)

@@ -109,6 +109,10 @@ def load_results(folder: str | Path) -> Results:
         except Exception as exc:  # a truncated or foreign file
             raise UserInputError(path, [Problem("file", path.name,
                                                 f"cannot be read as Parquet: {exc}")]) from None
+    for seed, _ in files:  # map snapshots (insurgency runs) are part of the results too
+        maps = folder / MAPS_FILE.format(seed=seed)
+        if maps.is_file():
+            hashes[maps.name] = hashlib.sha256(maps.read_bytes()).hexdigest()[:16]
     manifest, scenario = None, None
     if (folder / MANIFEST).is_file():
         try:
@@ -319,7 +323,8 @@ def _theatre_maps_section(r: Results, label: str, dates: Sequence[dt.date]) -> s
     parts.append(f"<p class='note'>Seed {seed}, from its map snapshots ({_e(path.name)}: "
                  f"{len(snaps)} dates, every {step} ticks of {snaps.tick_days} days, plus the "
                  "peak of territory, the last policy change and the end). A date asked for "
-                 "is shown at the nearest snapshot.</p>")
+                 "is shown at the nearest snapshot. Shown: "
+                 f"{_e('; '.join(snaps.caption(k) for k in indices))}.</p>")
     return "".join(parts)
 
 

@@ -12,7 +12,7 @@ the last policy change of the timeline, the week of peak territory and the end:
 - ``legitimacy`` (K, groups, governorates) float32: legitimacy by group and governorate;
 - the theatre's governorate raster, names, groups, cell size and extent (km), once.
 
-Compressed, a 28-year run on 10 km cells takes about 1 MB per seed (mostly zeros).
+Compressed, a 28-year run on 10 km cells takes about 0.4 MB per seed (mostly zeros).
 """
 
 from __future__ import annotations
