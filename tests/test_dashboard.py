@@ -8,6 +8,7 @@ fails under CI=true: `.ci/run` installs Chromium before the tests.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -17,6 +18,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -213,142 +215,130 @@ def _counts(page, panel: str) -> dict[str, int]:
     return {k: int(v) for k, v in zip(words[::2], words[1::2], strict=True)}
 
 
-def test_dashboard_in_headless_chromium(server: str):
+@contextlib.contextmanager
+def _page(server: str, artifact: str, height: int) -> Iterator[Any]:
+    """A headless Chromium page on the dashboard, both panels loaded; a screenshot of the
+    whole page is kept as test-artifacts/<artifact>.png, or <artifact>-failure.png."""
     sync_playwright = _need_browser()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1500})
+        page = browser.new_page(viewport={"width": 1400, "height": height})
         page.set_default_timeout(WAIT_MS)
-        failed: list[str] = []
-        page.on("requestfailed", lambda r: failed.append(r.url))
+        ARTIFACTS.mkdir(exist_ok=True)
         try:
             page.goto(server)
             page.wait_for_selector(".panel-A .tick")
             page.wait_for_selector(".panel-B .tick")
-            a = page.locator(".panel-A")
-            assert _tick(page, "A") == 0 and _counts(page, "A")["active"] == 0
-            map_before = a.locator("img.map").screenshot()
-            chart_before = a.locator("polyline[data-series='active']").get_attribute("points")
-
-            # move the legitimacy slider to about a fifth of its range
-            slider = a.locator(".lever-legitimacy .v-slider")
-            box = slider.bounding_box()
-            slider.click(position={"x": box["width"] * 0.2, "y": box["height"] / 2})
-            page.wait_for_function(
-                "() => { const v = parseFloat(document.querySelector("
-                "'.panel-A .input-legitimacy input').value); return v > 0.1 && v < 0.3; }")
-
-            # step once, then run and pause: the tick counter and the counts move
-            a.locator(".step-button").click()
-            page.wait_for_function(
-                "() => document.querySelector('.panel-A .tick').innerText === 'tick 1'")
-            a.locator(".run-button").click()
-            page.wait_for_function(
-                "() => parseInt(document.querySelector('.panel-A .tick').innerText.split(' ')[1])"
-                " >= 30")
-            a.locator(".pause-button").click()
-            page.wait_for_selector(".panel-A .run-button:not([disabled])")
-            page.wait_for_timeout(500)
-            paused_at = _tick(page, "A")
-            page.wait_for_timeout(700)
-            assert _tick(page, "A") == paused_at >= 30  # paused means paused
-            counts = _counts(page, "A")
-            assert counts["active"] + counts["jailed"] > 0  # low legitimacy: rebellion
-            assert sum(counts[k] for k in ("quiet", "active", "jailed")) == 1120
-
-            # the map and the chart changed; the other panel did not move
-            assert a.locator("img.map").screenshot() != map_before
-            assert (a.locator("polyline[data-series='active']").get_attribute("points")
-                    != chart_before)
-            assert _tick(page, "B") == 0
-
-            # a bad value gets a message, not a crash, and the run goes on
-            field = a.locator(".input-cop_density input")
-            field.fill("0.5")
-            field.press("Enter")
-            error = page.wait_for_selector(".panel-A .lever-error")
-            assert "must be at most 1 (one agent per cell)" in error.inner_text()
-            a.locator(".step-button").click()
-            page.wait_for_function(
-                f"() => document.querySelector('.panel-A .tick').innerText === "
-                f"'tick {paused_at + 1}'")
-
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
-            assert not failed, f"requests that failed (assets must be local): {failed}"
+            yield page
+            page.screenshot(path=str(ARTIFACTS / f"{artifact}.png"), full_page=True)
         except Exception:
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "dashboard-failure.png"), full_page=True)
+            page.screenshot(path=str(ARTIFACTS / f"{artifact}-failure.png"), full_page=True)
             raise
         finally:
             browser.close()
+
+
+def _slide(page, panel: str, lever: str, fraction: float, check: str) -> None:
+    """Click the lever's slider at ``fraction`` of its width; wait until its number field's
+    value ``v`` passes the JavaScript ``check``."""
+    slider = page.locator(f".panel-{panel} .lever-{lever} .v-slider")
+    box = slider.bounding_box()
+    slider.click(position={"x": box["width"] * fraction, "y": box["height"] / 2})
+    page.wait_for_function(
+        "() => { const v = parseFloat(document.querySelector("
+        f"'.panel-{panel} .input-{lever} input').value); return {check}; }}")
+
+
+def _run_until(page, panel: str, tick: int) -> None:
+    """Run, wait for ``tick`` or more, pause and wait for the pause to take."""
+    box = page.locator(f".panel-{panel}")
+    box.locator(".run-button").click()
+    page.wait_for_function(
+        f"() => parseInt(document.querySelector('.panel-{panel} .tick').innerText"
+        f".split(' ')[1]) >= {tick}")
+    box.locator(".pause-button").click()
+    page.wait_for_selector(f".panel-{panel} .run-button:not([disabled])")
+
+
+def _bad_value_then_step(page, panel: str, lever: str, value: str, message: str) -> None:
+    """Enter a bad value: the panel shows ``message``; a step still advances one tick."""
+    field = page.locator(f".panel-{panel} .input-{lever} input")
+    field.fill(value)
+    field.press("Enter")
+    error = page.wait_for_selector(f".panel-{panel} .lever-error")
+    assert message in error.inner_text()
+    before = _tick(page, panel)
+    page.locator(f".panel-{panel} .step-button").click()
+    page.wait_for_function(
+        f"() => document.querySelector('.panel-{panel} .tick').innerText === "
+        f"'tick {before + 1}'")
+
+
+def test_dashboard_in_headless_chromium(server: str):
+    with _page(server, "dashboard", 1500) as page:
+        failed: list[str] = []
+        page.on("requestfailed", lambda r: failed.append(r.url))
+        a = page.locator(".panel-A")
+        assert _tick(page, "A") == 0 and _counts(page, "A")["active"] == 0
+        map_before = a.locator("img.map").screenshot()
+        chart_before = a.locator("polyline[data-series='active']").get_attribute("points")
+
+        # move the legitimacy slider to about a fifth of its range
+        _slide(page, "A", "legitimacy", 0.2, "v > 0.1 && v < 0.3")
+
+        # step once, then run and pause: the tick counter and the counts move
+        a.locator(".step-button").click()
+        page.wait_for_function(
+            "() => document.querySelector('.panel-A .tick').innerText === 'tick 1'")
+        _run_until(page, "A", 30)
+        page.wait_for_timeout(500)
+        paused_at = _tick(page, "A")
+        page.wait_for_timeout(700)
+        assert _tick(page, "A") == paused_at >= 30  # paused means paused
+        counts = _counts(page, "A")
+        assert counts["active"] + counts["jailed"] > 0  # low legitimacy: rebellion
+        assert sum(counts[k] for k in ("quiet", "active", "jailed")) == 1120
+
+        # the map and the chart changed; the other panel did not move
+        assert a.locator("img.map").screenshot() != map_before
+        assert (a.locator("polyline[data-series='active']").get_attribute("points")
+                != chart_before)
+        assert _tick(page, "B") == 0
+
+        # a bad value gets a message, not a crash, and the run goes on
+        _bad_value_then_step(page, "A", "cop_density", "0.5",
+                             "must be at most 1 (one agent per cell)")
+        assert not failed, f"requests that failed (assets must be local): {failed}"
 
 
 def test_dashboard_runs_an_insurgency_scenario_in_headless_chromium(server: str):
     """Panel B switches to an insurgency scenario (dates, theatre map, its levers), moves
     the Sunni Arab inclusion slider, runs some weeks; the map and the chart change and a bad
     value gets a message. Screenshot: test-artifacts/dashboard-insurgency.png."""
-    sync_playwright = _need_browser()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1700})
-        page.set_default_timeout(WAIT_MS)
-        try:
-            page.goto(server)
-            page.wait_for_selector(".panel-B .tick")
-            b = page.locator(".panel-B")
-            b.locator(".scenario-select").click()
-            page.locator(".v-menu__content .v-list-item",
-                         has_text="post-mosul-inclusion").click()
-            page.wait_for_selector(".panel-B .date")
-            assert b.locator(".date").inner_text() == "2003-03-20"
-            assert _tick(page, "B") == 0 and _counts(page, "B")["members"] > 0
-            page.wait_for_selector(".panel-B polyline[data-series='members']", state="attached")
-            map_before = b.locator("img.map").screenshot()
-            chart_before = b.locator("polyline[data-series='members']").get_attribute("points")
+    with _page(server, "dashboard-insurgency", 1700) as page:
+        b = page.locator(".panel-B")
+        b.locator(".scenario-select").click()
+        page.locator(".v-menu__content .v-list-item", has_text="post-mosul-inclusion").click()
+        page.wait_for_selector(".panel-B .date")
+        assert b.locator(".date").inner_text() == "2003-03-20"
+        assert _tick(page, "B") == 0 and _counts(page, "B")["members"] > 0
+        page.wait_for_selector(".panel-B polyline[data-series='members']", state="attached")
+        map_before = b.locator("img.map").screenshot()
+        chart_before = b.locator("polyline[data-series='members']").get_attribute("points")
 
-            # Sunni Arab inclusion to about 0.9 with the slider
-            slider = b.locator(".lever-inclusion_sunni_arab .v-slider")
-            box = slider.bounding_box()
-            slider.click(position={"x": box["width"] * 0.9, "y": box["height"] / 2})
-            page.wait_for_function(
-                "() => { const v = parseFloat(document.querySelector("
-                "'.panel-B .input-inclusion_sunni_arab input').value); return v > 0.8; }")
+        # Sunni Arab inclusion to about 0.9 with the slider, then run some weeks
+        _slide(page, "B", "inclusion_sunni_arab", 0.9, "v > 0.8")
+        _run_until(page, "B", 12)
 
-            # run some weeks, pause: the date moves, the map and the chart change
-            b.locator(".run-button").click()
-            page.wait_for_function(
-                "() => parseInt(document.querySelector('.panel-B .tick').innerText"
-                ".split(' ')[1]) >= 12")
-            b.locator(".pause-button").click()
-            page.wait_for_selector(".panel-B .run-button:not([disabled])")
-            assert b.locator(".date").inner_text() > "2003-06-01"
-            assert b.locator("img.map").screenshot() != map_before
-            assert (b.locator("polyline[data-series='members']").get_attribute("points")
-                    != chart_before)
-            value = float(b.locator(".input-inclusion_sunni_arab input").input_value())
-            assert value > 0.8  # the timeline's 2003-05-16 exclusion did not undo the lever
-            assert _tick(page, "A") == 0  # the other panel did not move
+        # the date moved, the map and the chart changed, the lever held
+        assert b.locator(".date").inner_text() > "2003-06-01"
+        assert b.locator("img.map").screenshot() != map_before
+        assert (b.locator("polyline[data-series='members']").get_attribute("points")
+                != chart_before)
+        value = float(b.locator(".input-inclusion_sunni_arab input").input_value())
+        assert value > 0.8  # the timeline's 2003-05-16 exclusion did not undo the lever
+        assert _tick(page, "A") == 0  # the other panel did not move
 
-            # a bad value: one message, and the run goes on
-            field = b.locator(".input-air_sorties input")
-            field.fill("6000")
-            field.press("Enter")
-            error = page.wait_for_selector(".panel-B .lever-error")
-            assert "levers.air_sorties = 6000.0: Input should be less than or equal to 5000" in \
-                error.inner_text()
-            paused_at = _tick(page, "B")
-            b.locator(".step-button").click()
-            page.wait_for_function(
-                f"() => document.querySelector('.panel-B .tick').innerText === "
-                f"'tick {paused_at + 1}'")
-
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "dashboard-insurgency.png"), full_page=True)
-        except Exception:
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "dashboard-insurgency-failure.png"),
-                            full_page=True)
-            raise
-        finally:
-            browser.close()
+        # a bad value: one message, and the run goes on
+        _bad_value_then_step(page, "B", "air_sorties", "6000", "levers.air_sorties = 6000.0: "
+                             "Input should be less than or equal to 5000")
