@@ -114,6 +114,11 @@ def test_session_runs_an_insurgency_scenario_by_date_with_its_levers():
         assert not session.set_lever(name, value)
         assert message in session.error
     assert session.snapshot().levers["air_sorties"] == 10.0  # unchanged
+    control = session.snapshot().map_png
+    assert session.layers[:2] == ("control", "members") and session.layer == "control"
+    assert session.set_layer("members") and session.snapshot().map_png != control
+    assert not session.set_layer("rainfall") and "map: rainfall: not a layer" in session.error
+    assert session.layer == "members"
     session.step()
     assert session.tick == 11
 
@@ -338,6 +343,15 @@ def test_dashboard_runs_an_insurgency_scenario_in_headless_chromium(server: str)
         value = float(b.locator(".input-inclusion_sunni_arab input").input_value())
         assert value > 0.8  # the timeline's 2003-05-16 exclusion did not undo the lever
         assert _tick(page, "A") == 0  # the other panel did not move
+
+        # another layer of the map: members per cell, with its colour scale
+        control_map = b.locator("img.map").screenshot()
+        b.locator(".layer-select").click()
+        page.locator(".v-menu__content .v-list-item", has_text="members").click()
+        page.wait_for_function(
+            "() => document.querySelector('.panel-B .resurgence-legend').innerText"
+            ".includes('members per cell')")
+        assert b.locator("img.map").screenshot() != control_map
 
         # a bad value: one message, and the run goes on
         _bad_value_then_step(page, "B", "air_sorties", "6000", "levers.air_sorties = 6000.0: "

@@ -223,3 +223,32 @@ def test_animation_of_an_insurgency_run_is_a_gif_titled_with_dates(tmp_path: Pat
     assert gif.format == "GIF" and gif.n_frames == 3
     gif.seek(2)
     assert np.asarray(gif.convert("L"), float).std() > 5
+
+
+def test_live_map_layers_paint_members_attacks_and_legitimacy_over_the_theatre():
+    from resurgence.viz.maps import to_rgb
+
+    view = InsurgencyView(weak_state())
+    run = view.start(2)
+    for _ in range(20):
+        run.step()
+    outside = ~run.inside.reshape(run.shape)
+    grey = tuple(int(INSURGENCY["government"][i:i + 2], 16) for i in (1, 3, 5))
+    control = view.layer_rgb(run, "control")
+    assert np.array_equal(control, to_rgb(run.cell_states(), CONTROL.lut()))
+    members = view.layer_rgb(run, "members")
+    count = (run.terr + run.desert + run.sleeper).reshape(run.shape)
+    assert (members[outside] == 255).all()
+    assert (members[(count == 0) & ~outside] == grey).all()
+    painted = members[count > 0]
+    assert len(painted) > 0 and not (painted == grey).all(axis=-1).any()
+    busiest = np.unravel_index(count.argmax(), count.shape)
+    assert count.max() >= 5  # so the busiest cell takes the top of the scale
+    top = view.layer_scale("members")[1][-1]
+    assert tuple(members[busiest]) == tuple(int(top[i:i + 2], 16) for i in (1, 3, 5))
+    legit = view.layer_rgb(run, "legitimacy (Sunni Arab)")
+    assert (legit[outside] == 255).all() and not (legit[~outside] == 255).all()
+    assert view.layer_scale("control") is None
+    assert view.layer_scale("legitimacy (Sunni Arab)")[0].endswith("0 … 1")
+    with pytest.raises(ValueError, match="map layer must be one of control, members"):
+        view.layer_rgb(run, "rainfall")

@@ -29,13 +29,22 @@ CSS = """
                   border: 1px solid #999; }
 .resurgence-legend span.swatch { display: inline-block; width: 12px; height: 12px;
                   border: 1px solid #777; margin: 0 4px 0 10px; vertical-align: middle; }
+.resurgence-legend span.scale { display: inline-block; width: 120px; height: 12px;
+                  border: 1px solid #777; margin: 0 4px 0 10px; vertical-align: middle; }
 .resurgence-legend { font-size: 12px; }
 .resurgence-status { font-family: monospace; font-size: 14px; }
 .resurgence-lever { width: 100%; }
 """
 
 
-def _legend_html(legend: Legend) -> str:
+def _legend_html(session: Session) -> str:
+    """The map's legend: categories with swatches, or a continuous layer's colour scale."""
+    scale = getattr(session.view, "layer_scale", lambda _layer: None)(session.layer)
+    if scale is not None:
+        caption, colours = scale
+        return (f'<span class="scale" style="background:linear-gradient(to right,'
+                f'{",".join(colours)})"></span> {html.escape(caption)}')
+    legend: Legend = session.view.legend
     return "".join(f'<span class="swatch" style="background:{c.colour}"></span>'
                    f"{html.escape(c.label)}" for c in legend.categories)
 
@@ -109,6 +118,10 @@ def RunPanel(label: str, default: str = DEFAULT) -> None:
             session.reset(seed)
         refresh()
 
+    def set_layer(layer: str | None) -> None:
+        session.set_layer(layer)
+        refresh()
+
     def step() -> None:
         running.value = False
         session.step(per_step.value)
@@ -130,6 +143,9 @@ def RunPanel(label: str, default: str = DEFAULT) -> None:
                             classes=["seed-input"])
             solara.Select("ticks per step", values=TICKS_PER_STEP, value=per_step,
                           classes=["per-step"])
+            if len(session.layers) > 1:
+                solara.Select("map", values=list(session.layers), value=session.layer,
+                              on_value=set_layer, classes=["layer-select"])
         with solara.Row():
             solara.Button("Run", on_click=lambda: running.set(True), color="primary",
                           disabled=running.value, classes=["run-button"])
@@ -147,7 +163,7 @@ def RunPanel(label: str, default: str = DEFAULT) -> None:
             solara.Text("  ·  ")
             solara.Text(counts, classes=["counts"])
         solara.Image(snap.map_png, classes=["resurgence-map", "map"])
-        solara.HTML(tag="div", unsafe_innerHTML=_legend_html(session.view.legend),
+        solara.HTML(tag="div", unsafe_innerHTML=_legend_html(session),
                     classes=["resurgence-legend"])
         solara.HTML(tag="div", unsafe_innerHTML=snap.chart_svg, classes=["chart"])
         for lever in session.view.levers:

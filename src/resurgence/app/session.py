@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from resurgence.errors import UserInputError
 from resurgence.scenario.catalog import DEFAULT, bundled, resolve
 from resurgence.viz.livechart import svg_chart
-from resurgence.viz.maps import map_png
+from resurgence.viz.maps import map_png, png_bytes
 from resurgence.viz.views import LiveRun, View, has_view, view_for
 
 
@@ -73,6 +73,7 @@ class Session:
             self.name = scenario
             self.view: View = view
             self.seed = loaded.seed if seed is None else seed
+            self.layer = self.layers[0]
             self.reset()
         return True
 
@@ -140,6 +141,22 @@ class Session:
         self.error = None
         return True
 
+    @property
+    def layers(self) -> tuple[str, ...]:
+        """The layers the map can show (Epstein: the grid; insurgency: control, members...)."""
+        return tuple(getattr(self.view, "map_layers", ("cells",)))
+
+    def set_layer(self, layer: str | None) -> bool:
+        """Show another layer on the map; False and a message if the model has no such one."""
+        if layer not in self.layers:
+            self.error = f"map: {layer}: not a layer of this model (one of: " \
+                f"{', '.join(self.layers)})"
+            return False
+        with self.lock:
+            self.layer = layer
+            self._changed()
+        return True
+
     def close(self) -> None:
         """Mark the session as gone (its page closed): a run loop stops at its next frame."""
         self.closed = True
@@ -174,12 +191,18 @@ class Session:
                     tick=self.run.tick,
                     counts=counts,
                     levers=self.view.lever_values(self.run),
-                    map_png=map_png(self.run.cell_states(), self.view.legend),
+                    map_png=self._map(),
                     chart_svg=svg_chart(prepared[0], panels,
                                         panel_height=150 if len(panels) <= 2 else 90),
                     date=str(last["date"].date()) if "date" in last.index else "",
                 )
             return self._snapshot
+
+    def _map(self) -> bytes:
+        layer_rgb = getattr(self.view, "layer_rgb", None)
+        if layer_rgb is None:
+            return map_png(self.run.cell_states(), self.view.legend)
+        return png_bytes(layer_rgb(self.run, self.layer))
 
     @property
     def version(self) -> int:

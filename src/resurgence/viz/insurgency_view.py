@@ -11,6 +11,7 @@ columns. The maps of a stored run are in :mod:`resurgence.viz.snapshots` and dra
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ import pandas as pd
 from resurgence.models import insurgency
 from resurgence.scenario import Scenario
 from resurgence.viz.palette import INSURGENCY as C
+from resurgence.viz.palette import LEGITIMACY_CMAP, SEQUENTIAL, hex_to_rgb
 from resurgence.viz.views import Category, Legend, Lever, LiveRun, Outcome, Panel, Series
 
 #: the control map (:meth:`InsurgencyRun.cell_states` codes)
@@ -90,6 +92,9 @@ OUTCOMES = (
     Outcome("casualties_cumulative", "casualties, civilian and security, whole run", 0),
 )
 
+#: the layers of the live map (the dashboard's "map" choice)
+MAP_LAYERS = ("control", "members", "attacks this week", "legitimacy (Sunni Arab)")
+
 #: the status line of a live run: label -> column
 COUNTS = {"territory_km2": "territory_km2", "members": "members",
           "territorial": "fighters_territorial", "desert": "fighters_desert",
@@ -134,6 +139,7 @@ class InsurgencyView:
     ends = True
     #: where a lever's bad value is reported (``levers.air_sorties = ...``)
     lever_section = "levers"
+    map_layers = MAP_LAYERS
     compare_columns = (("territory_km2", "territory held (km²)"),
                        ("members", "members (all roles)"),
                        ("attacks_13wk", f"sleeper attacks per week ({SMOOTH_WEEKS}-wk mean)"))
@@ -180,6 +186,43 @@ class InsurgencyView:
         gov = np.where(run.inside, run.gov, -1).reshape(run.shape)
         return boundaries(gov, -0.5, -0.5, 1.0, -1.0)
 
+    def layer_rgb(self, run: insurgency.InsurgencyRun, layer: str) -> np.ndarray:
+        """The live map of one of :data:`MAP_LAYERS` as (H, W, 3) colours. O(cells)."""
+        from resurgence.viz.maps import field_rgb, to_rgb
+
+        if layer not in MAP_LAYERS:
+            raise ValueError(f"map layer must be one of {', '.join(MAP_LAYERS)}, not {layer!r}")
+        outside = ~run.inside.reshape(run.shape)
+        grey = hex_to_rgb(C["government"])
+        if layer == "control":
+            return to_rgb(run.cell_states(), self.legend.lut())
+        if layer == "legitimacy (Sunni Arab)":
+            values, lut, top, log = run.legit[0][run.gov], _lut(LEGITIMACY_CMAP), 1.0, False
+            blank = outside
+        else:
+            values = (run.terr + run.desert + run.sleeper) if layer == "members" \
+                else run.attacks_cell
+            values = values.reshape(run.shape)
+            lut, top, log = _lut(SEQUENTIAL), max(float(values.max()), 5.0), True
+            blank = values <= 0
+        rgb = field_rgb(values.reshape(run.shape), lut, top, log, blank, grey)
+        rgb[outside] = 255
+        return rgb
+
+    def layer_scale(self, layer: str) -> tuple[str, list[str]] | None:
+        """A continuous layer's caption and a few colours from low to high (None: the layer
+        is categorical, its legend is :attr:`legend`)."""
+        scales = {"members": ("members per cell, log scale: 1 … most", SEQUENTIAL),
+                  "attacks this week": ("attacks per cell this week, log scale: 1 … most",
+                                        SEQUENTIAL),
+                  "legitimacy (Sunni Arab)": ("legitimacy of the state for Sunni Arabs, "
+                                              "per governorate: 0 … 1", LEGITIMACY_CMAP)}
+        if layer not in scales:
+            return None
+        caption, cmap = scales[layer]
+        lut = _lut(cmap)
+        return caption, ["#" + bytes(lut[i]).hex().upper() for i in (0, 64, 128, 192, 255)]
+
     def caption(self, frame: pd.DataFrame) -> str:
         """'2014-06-12 · territory 52,300 km² · members 31,000' for the last row."""
         last = frame.iloc[-1]
@@ -187,6 +230,13 @@ class InsurgencyView:
                 else f"tick {int(last['tick'])}")
         return (f"{when} · territory {last['territory_km2']:,.0f} km² · members "
                 f"{int(last['members']):,}")
+
+
+@functools.cache
+def _lut(name: str) -> np.ndarray:
+    from resurgence.viz.maps import colormap_lut
+
+    return colormap_lut(name)
 
 
 def date_to_tick(scenario: Scenario, date: dt.date) -> int:

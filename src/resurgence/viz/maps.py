@@ -39,6 +39,29 @@ def png_bytes(rgb: np.ndarray, scale: int = 1) -> bytes:
     return buf.getvalue()
 
 
+def colormap_lut(name: str) -> np.ndarray:
+    """(256, 3) uint8 lookup table of a matplotlib colormap (e.g. ``"viridis"``)."""
+    return (matplotlib.colormaps[name](np.linspace(0.0, 1.0, 256))[:, :3] * 255).round() \
+        .astype(np.uint8)
+
+
+def field_rgb(values: np.ndarray, lut: np.ndarray, top: float, log: bool = False,
+              blank: np.ndarray | None = None, blank_colour: tuple[int, int, int] = (255,) * 3
+              ) -> np.ndarray:
+    """(H, W) numbers -> (H, W, 3) colours: 0..``top`` (or 1..``top`` on a log scale) through a
+    (256, 3) lookup table; cells where ``blank`` is true get ``blank_colour``. O(cells)."""
+    v = np.asarray(values, float)
+    if log:
+        scaled = np.log1p(np.maximum(v, 0.0)) / np.log1p(max(top, 1.0))
+    else:
+        scaled = v / top if top > 0 else np.zeros_like(v)
+    index = np.clip(np.nan_to_num(scaled) * 255, 0, 255).astype(np.uint8)
+    rgb = lut[index]
+    if blank is not None:
+        rgb[blank] = blank_colour
+    return rgb
+
+
 def map_png(codes: np.ndarray, legend: Legend, scale: int = 1) -> bytes:
     """A map's PNG bytes: :func:`to_rgb` then :func:`png_bytes`."""
     return png_bytes(to_rgb(codes, legend.lut()), scale)

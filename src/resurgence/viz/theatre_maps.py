@@ -38,19 +38,20 @@ _GROUP_NAMES = {"sunni_arab": "Sunni Arab", "shia_arab": "Shia Arab", "kurd": "K
                 "other": "other"}
 
 
-def boundaries(gov: np.ndarray, extent: Sequence[float], cell_km: float) -> LineCollection:
-    """Line segments between cells of different governorates (and the theatre's outline)."""
-    left, _, _, top = extent
+def boundaries(gov: np.ndarray, left: float, top: float, dx: float, dy: float
+               ) -> LineCollection:
+    """Line segments between cells of different governorates (and the theatre's outline);
+    column c's left edge at ``left + c dx``, row r's top edge at ``top - r dy``."""
     segments = []
     # vertical edges: between columns c and c + 1
     rows, cols = np.nonzero((gov[:, :-1] != gov[:, 1:]) & ((gov[:, :-1] >= 0) | (gov[:, 1:] >= 0)))
-    x = left + (cols + 1) * cell_km
-    segments += [((xi, top - r * cell_km), (xi, top - (r + 1) * cell_km))
+    x = left + (cols + 1) * dx
+    segments += [((xi, top - r * dy), (xi, top - (r + 1) * dy))
                  for xi, r in zip(x, rows, strict=True)]
     # horizontal edges: between rows r and r + 1
     rows, cols = np.nonzero((gov[:-1, :] != gov[1:, :]) & ((gov[:-1, :] >= 0) | (gov[1:, :] >= 0)))
-    y = top - (rows + 1) * cell_km
-    segments += [((left + c * cell_km, yi), (left + (c + 1) * cell_km, yi))
+    y = top - (rows + 1) * dy
+    segments += [((left + c * dx, yi), (left + (c + 1) * dx, yi))
                  for yi, c in zip(y, cols, strict=True)]
     return LineCollection(segments, colors="#444444", linewidths=0.4)
 
@@ -64,7 +65,8 @@ def _background(snaps: MapSnapshots) -> np.ndarray:
 
 def _frame(ax: plt.Axes, snaps: MapSnapshots, title: str, first_col: bool, last_row: bool
            ) -> None:
-    ax.add_collection(boundaries(snaps.governorate, snaps.extent, snaps.cell_km))
+    c = snaps.cell_km
+    ax.add_collection(boundaries(snaps.governorate, snaps.extent[0], snaps.extent[3], c, c))
     ax.set_xlim(snaps.extent[0], snaps.extent[1])
     ax.set_ylim(snaps.extent[2], snaps.extent[3])
     ax.set_title(title, fontsize=8)
@@ -94,9 +96,9 @@ def plot_control(snaps: MapSnapshots, indices: Sequence[int], title: str = "") -
     present = set(np.unique(snaps.states[list(indices)]).tolist())
     handles = [Patch(facecolor=c.colour, edgecolor="#555555", label=c.label)
                for c in CONTROL.categories if c.code in present and c.code != 0]
-    fig.legend(handles=handles, title=CONTROL.title, loc="lower center", fontsize=7,
-               title_fontsize=7, ncol=min(len(handles), 5), frameon=False)
-    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    fig.legend(handles=handles, loc="lower center", fontsize=7, ncol=min(len(handles), 5),
+               frameon=False)
+    fig.tight_layout(rect=(0, 0.5 / fig.get_figheight(), 1, 1))  # half an inch: the legend
     return fig
 
 
