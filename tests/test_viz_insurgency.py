@@ -7,6 +7,7 @@ weak state so that the group takes and loses ground within two years.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from pathlib import Path
 
@@ -67,6 +68,9 @@ def test_snapshots_do_not_change_the_run_and_keep_the_dates_asked_for(stored, tm
     assert snaps.ticks[k] == peak and "peak territory" in snaps.caption(k)
     assert (snaps.states[k] == insurgency.HELD_CELL).sum() * 2500 == runs[0].territory_km2[peak]
     assert snaps.dates[0] == "2013-01-01" and snaps.caption(0) == "2013-01-01"
+    assert snaps.dates[snaps.nearest_date(dt.date(2013, 6, 15))] == "2013-07-02"
+    assert snaps.nearest_date(dt.date(2099, 1, 1)) == len(snaps) - 1
+    assert snaps.ticks[snaps.nearest(52)] == 52 and snaps.nearest(10_000) == len(snaps) - 1
     # members by role and attacks add up to the series
     end = len(snaps) - 1
     last = runs[0].iloc[-1]

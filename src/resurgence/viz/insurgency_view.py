@@ -237,11 +237,3 @@ def _lut(name: str) -> np.ndarray:
     from resurgence.viz.maps import colormap_lut
 
     return colormap_lut(name)
-
-
-def date_to_tick(scenario: Scenario, date: dt.date) -> int:
-    """The tick of a calendar date (rounded down; clipped to the run)."""
-    if scenario.start is None:
-        return 0
-    days = (date - scenario.start).days
-    return int(np.clip(days // scenario.tick_days, 0, scenario.ticks))

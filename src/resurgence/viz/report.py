@@ -298,7 +298,6 @@ def _map_ticks(r: Results) -> list[int]:
 def _theatre_maps_section(r: Results, label: str, dates: Sequence[dt.date]) -> str:
     """Maps of an insurgency folder's first seed from its saved snapshots, one figure per
     layer, at the default dates and ``dates`` (each at the nearest snapshot)."""
-    from resurgence.viz.insurgency_view import date_to_tick
     from resurgence.viz.theatre_maps import LAYERS, default_indices, plot_layer
 
     seed = r.seeds[0]
@@ -310,11 +309,7 @@ def _theatre_maps_section(r: Results, label: str, dates: Sequence[dt.date]) -> s
                 "them.</p>")
     snaps = MapSnapshots.load(path)
     indices = default_indices(snaps)
-    asked = []
-    for date in dates:
-        tick = date_to_tick(r.scenario, date) if r.scenario is not None else 0
-        asked.append(snaps.nearest(tick))
-    indices = sorted(set(indices) | set(asked))
+    indices = sorted(set(indices) | {snaps.nearest_date(date) for date in dates})
     parts = [f"<h3>{_e(label)}</h3>"]
     for layer in LAYERS:
         fig = plot_layer(snaps, indices, layer, f"{r.title}, seed {seed}: {_LAYER_TITLES[layer]}")

@@ -73,6 +73,14 @@ class MapSnapshots:
         """Index of the snapshot closest to ``tick`` (the earlier one on a tie)."""
         return int(np.argmin(np.abs(self.ticks.astype(np.int64) - int(tick))))
 
+    def nearest_date(self, date: dt.date) -> int:
+        """Index of the snapshot closest to a calendar date (the first one if the run has no
+        dates)."""
+        if not self.dates or not self.dates[0]:
+            return 0
+        days = np.array(self.dates, dtype="datetime64[D]") - np.datetime64(date, "D")
+        return int(np.argmin(np.abs(days.astype(np.int64))))
+
     def index_of_kind(self, kind: str) -> int | None:
         found = [k for k, kinds in enumerate(self.kinds) if kind in kinds.split(",")]
         return found[0] if found else None
