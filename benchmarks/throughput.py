@@ -116,11 +116,16 @@ def command_line() -> str:
 
 
 def world_arrays(world: Any) -> list[np.ndarray]:
-    """Every numpy array a World holds."""
-    out = [x for x in world.agents if isinstance(x, np.ndarray)]
-    out += [x for x in world.space if isinstance(x, np.ndarray)]
-    out += [world.order, world.free_rows, world.n_free]
-    return out
+    """Every numpy array a World holds, each buffer once (field views count as their base)."""
+    arrays = [x for x in world.agents if isinstance(x, np.ndarray)]
+    arrays += [x for x in world.space if isinstance(x, np.ndarray)]
+    arrays += [world.order, world.free_rows, world.n_free, world.prng]
+    out: dict[int, np.ndarray] = {}
+    for x in arrays:
+        while isinstance(x.base, np.ndarray):
+            x = x.base
+        out[id(x)] = x
+    return list(out.values())
 
 
 class Stepper:
@@ -143,11 +148,11 @@ class Stepper:
     def run(self, ticks: int) -> float:
         """Run ``ticks`` ticks; returns the wall time in seconds."""
         w, r = self.world, self.rules
-        a, s, p, t, c, rng = w.agents, w.space, self.params, self.tally, self.counts, self.rng
+        a, s, p, t, c = w.agents, w.space, self.params, self.tally, self.counts
         tick, census = r.tick, r.census
         t0 = time.perf_counter()
         for _ in range(ticks):
-            tick(a, s, p, t, w.order, w.free_rows, w.n_free, rng)
+            tick(a, s, p, t, w.order, w.free_rows, w.n_free, w.prng)
             census(a, c)
             for arr in t:
                 arr[:] = 0

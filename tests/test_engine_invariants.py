@@ -78,7 +78,7 @@ def test_fields_stay_exact_through_ticks_and_cop_changes(variant, version):
     actives = 0
     for t in range(40):
         rules.tick(world.agents, world.space, p, tally, world.order, world.free_rows,
-                   world.n_free, rng)
+                   world.n_free, world.prng)
         if t == 20:
             epstein.set_cop_count(world, 3)
         check_world(world)

@@ -1,23 +1,116 @@
-"""Numba kernels shared by the models: window counts, occupancy lists, random choices in vision.
+"""Numba kernels shared by the models: window counts, occupancy lists, random choices in vision,
+and the random number generator the tick kernels draw from.
 
 Space is a torus of ``width x height`` cells indexed ``cell = y * width + x``. A *window* is a
-neighbourhood given as (dx, dy) offsets (see :mod:`resurgence.engine.neighbourhood`). A window
-count field holds, for every cell, how many marked agents lie in that cell's window; it is
-built once in O(cells x rows of the window) and then kept exact incrementally, O(window) per
-marked agent that moves or changes mark, so that any agent reads its count in O(1).
+neighbourhood given as (dx, dy) offsets (see :mod:`resurgence.engine.neighbourhood`), or, for
+adding over it, as row *spans* ``(dy, lo, hi)``: every supported shape is row-convex, so each
+row of the window is the contiguous range ``dx = lo..hi``. A window count field holds, for
+every cell, how many marked agents lie in that cell's window; it is built once in
+O(cells x rows of the window) and then kept exact incrementally, O(window) per marked agent
+that moves or changes mark, so that any agent reads its count in O(1).
 
-Agents that occupy a cell are chained in a singly linked list per cell (``head[cell]``,
-``nxt[agent]``): usually one agent, briefly more where a rule allows it (NetLogo's jail).
-Every kernel here is sequential and takes its random numbers from the ``numpy.random.Generator``
-passed in, so a seed fixes the result whatever the number of threads.
+Random numbers come from xoshiro256** (Blackman and Vigna 2018) whose 256-bit state is a
+``uint64[4]`` array seeded from the run's ``numpy.random.Generator`` (:func:`prng_state`).
+Bounded integers use Lemire's multiply-and-reject method (exactly uniform), floats the top 53
+bits. numba's own ``Generator.integers`` costs about 78 ns a call; these cost a few ns. Every
+kernel here is sequential, so a seed fixes the result whatever the number of threads.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+_M32 = np.uint64(0xFFFFFFFF)
 
 
+# --------------------------------------------------------------------------- random numbers
+def prng_state(rng: np.random.Generator) -> np.ndarray:
+    """A fresh xoshiro256** state (``uint64[4]``, never all zero) drawn from ``rng``."""
+    state = rng.integers(np.iinfo(np.uint64).max, size=4, dtype=np.uint64, endpoint=True)
+    if not state.any():
+        state[0] = 1
+    return state
+
+
+@njit(inline="always", cache=True)
+def _rotl(x: np.uint64, k: int) -> np.uint64:
+    return (x << np.uint64(k)) | (x >> np.uint64(64 - k))
+
+
+@njit(inline="always", cache=True)
+def next_u64(st: np.ndarray) -> np.uint64:
+    """The next 64 random bits of the xoshiro256** state ``st`` (advanced in place)."""
+    s0, s1, s2, s3 = st[0], st[1], st[2], st[3]
+    result = _rotl(s1 * np.uint64(5), 7) * np.uint64(9)
+    t = s1 << np.uint64(17)
+    s2 ^= s0
+    s3 ^= s1
+    s1 ^= s2
+    s0 ^= s3
+    s2 ^= t
+    st[0], st[1], st[2], st[3] = s0, s1, s2, _rotl(s3, 45)
+    return result
+
+
+@njit(inline="always", cache=True)
+def uniform(st: np.ndarray) -> float:
+    """A uniform float in [0, 1) with 53 random bits."""
+    return float(next_u64(st) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@njit(inline="always", cache=True)
+def below(st: np.ndarray, n: int) -> int:
+    """A uniform integer in ``0..n-1`` for ``1 <= n < 2**32`` (Lemire 2019, exact)."""
+    bound = np.uint64(n)
+    m = (next_u64(st) >> np.uint64(32)) * bound
+    low = m & _M32
+    if low < bound:
+        floor = ((_M32 + np.uint64(1)) - bound) % bound
+        while low < floor:
+            m = (next_u64(st) >> np.uint64(32)) * bound
+            low = m & _M32
+    return int(m >> np.uint64(32))
+
+
+@njit(cache=True)
+def shuffle(order: np.ndarray, st: np.ndarray) -> None:
+    """Fisher-Yates shuffle of ``order`` in place: every permutation equally likely. O(n)."""
+    for i in range(order.shape[0] - 1, 0, -1):
+        j = below(st, i + 1)
+        tmp = order[i]
+        order[i] = order[j]
+        order[j] = tmp
+
+
+@intrinsic
+def prefetch(typingctx, arr, idx):
+    """Hint the CPU to fetch the cache line of ``arr[idx]`` (for a 2-D array: of row ``idx``)
+    (``llvm.prefetch``: read, keep in all cache levels). No effect on results; ``idx`` must be
+    in bounds."""
+    if not isinstance(arr, types.Array) or not isinstance(idx, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        aryty, idxty = signature.args
+        ary = context.make_array(aryty)(context, builder, args[0])
+        stride = cgutils.unpack_tuple(builder, ary.strides, aryty.ndim)[0]
+        offset = builder.mul(context.cast(builder, args[1], idxty, types.intp), stride)
+        i8p = ir.IntType(8).as_pointer()
+        ptr = builder.gep(builder.bitcast(ary.data, i8p), [offset])
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        builder.call(fn, [ptr, i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return types.void(arr, idx), codegen
+
+
+# --------------------------------------------------------------------------- windows
 @njit(inline="always", cache=True)
 def wrap(x: int, y: int, width: int, height: int) -> int:
     """The cell at (x, y) on the torus, for x and y at most one width/height off. O(1)."""
@@ -38,23 +131,65 @@ def shift(cell: int, dx: int, dy: int, width: int, height: int) -> int:
     return wrap(cell % width + dx, cell // width + dy, width, height)
 
 
-@njit(cache=True)
-def window_add(field: np.ndarray, cell: int, offs: np.ndarray, delta: int, width: int,
+def spans(offs: np.ndarray) -> np.ndarray:
+    """The ``(rows, 4)`` int32 spans ``(dy, lo, hi, sign)`` of a row-convex window: adding
+    ``sign`` over the cells ``(lo..hi, dy)`` of every span adds 1 over the window. Each row is
+    one span of sign 1, and a window without its centre has a last span ``(0, 0, 0, -1)``.
+    Raises ValueError for a window with any other gap in a row."""
+    out = []
+    centre_excluded = False
+    for dy in np.unique(offs[:, 1]) if len(offs) else []:
+        dx = np.sort(offs[offs[:, 1] == dy, 0])
+        n = dx[-1] - dx[0] + 1
+        if dy == 0 and dx[0] < 0 < dx[-1] and 0 not in dx and n == len(dx) + 1:
+            centre_excluded = True
+        elif n != len(dx):
+            raise ValueError(f"window row dy={dy} is not contiguous")
+        out.append((dy, dx[0], dx[-1], 1))
+    if centre_excluded:
+        out.append((0, 0, 0, -1))
+    return np.array(out, np.int32).reshape(-1, 4)
+
+
+@njit(inline="always", cache=True)
+def window_add(field: np.ndarray, col: int, cell: int, sp: np.ndarray, delta: int, width: int,
                height: int) -> None:
-    """Add ``delta`` to ``field`` over the window around ``cell``. O(window)."""
+    """Add ``delta`` to column ``col`` of the per-cell ``field`` (cells x columns) over the
+    window (given by its :func:`spans`) around ``cell``. O(window), one contiguous run (two
+    where the torus wraps) per row."""
     x0 = cell % width
     y0 = cell // width
-    for i in range(offs.shape[0]):
-        field[wrap(x0 + offs[i, 0], y0 + offs[i, 1], width, height)] += delta
+    for r in range(sp.shape[0]):
+        y = y0 + sp[r, 0]
+        if y < 0:
+            y += height
+        elif y >= height:
+            y -= height
+        base = y * width
+        a = x0 + sp[r, 1]
+        b = x0 + sp[r, 2]
+        d = delta * sp[r, 3]
+        if a < 0:
+            for x in range(a + width, width):
+                field[base + x, col] += d
+            a = 0
+        if b >= width:
+            for x in range(0, b - width + 1):
+                field[base + x, col] += d
+            b = width - 1
+        for x in range(a, b + 1):
+            field[base + x, col] += d
 
 
 @njit(parallel=True, cache=True)
 def window_counts(marks: np.ndarray, offs: np.ndarray, width: int, height: int) -> np.ndarray:
-    """For every cell, the sum of ``marks`` over its window (int32 field).
+    """For every cell, the sum of ``marks`` over its window (int32 field; the marks' window sums
+    must fit in int32).
 
     Uses row prefix sums on the torus, so each window row costs O(1): total
     O(cells x rows of the window), independent of the window's width. Rows are computed in
-    parallel; the result does not depend on the number of threads.
+    parallel; the result does not depend on the number of threads. Extra memory: one int32
+    prefix table, 4 bytes per cell (plus a row).
     """
     cells = width * height
     # contiguous dx range per dy (every supported shape is row-convex)
@@ -70,12 +205,12 @@ def window_counts(marks: np.ndarray, offs: np.ndarray, width: int, height: int) 
         hi[j] = max(hi[j], offs[i, 0])
         if offs[i, 0] == 0 and offs[i, 1] == 0:
             has_centre = True
-    # prefix[y, k] = sum of marks[y, 0:k] over a doubled row, so that wrapped ranges are slices
-    prefix = np.zeros((height, 3 * width + 1), np.int64)
+    # prefix[y, k] = sum of marks[y, 0:k]; a wrapped range adds a whole row's total
+    prefix = np.zeros((height, width + 1), np.int32)
     for y in prange(height):
         acc = 0
-        for k in range(3 * width):
-            acc += marks[y * width + (k % width)]
+        for k in range(width):
+            acc += marks[y * width + k]
             prefix[y, k + 1] = acc
     out = np.zeros(cells, np.int32)
     for y in prange(height):
@@ -85,8 +220,14 @@ def window_counts(marks: np.ndarray, offs: np.ndarray, width: int, height: int) 
                 if lo[j] > hi[j]:
                     continue
                 yy = (y + j - r) % height
-                a = x + lo[j] + width  # in [0, 3 * width)
-                b = x + hi[j] + width + 1
+                a = x + lo[j]  # the half-open range [a, b), at most one width off
+                b = x + hi[j] + 1
+                if a < 0:
+                    total += prefix[yy, width] - prefix[yy, a + width]
+                    a = 0
+                if b > width:
+                    total += prefix[yy, b - width]
+                    b = width
                 total += prefix[yy, b] - prefix[yy, a]
             if not has_centre:
                 total -= marks[y * width + x]
@@ -94,59 +235,39 @@ def window_counts(marks: np.ndarray, offs: np.ndarray, width: int, height: int) 
     return out
 
 
+# --------------------------------------------------------------------------- choices
 @njit(inline="always", cache=True)
-def list_push(head: np.ndarray, nxt: np.ndarray, cell: int, agent: int) -> None:
-    """Put ``agent`` in ``cell``'s occupant list. O(1)."""
-    nxt[agent] = head[cell]
-    head[cell] = agent
-
-
-@njit(cache=True)
-def list_remove(head: np.ndarray, nxt: np.ndarray, cell: int, agent: int) -> None:
-    """Take ``agent`` out of ``cell``'s occupant list. O(occupants of the cell)."""
-    prev = -1
-    cur = head[cell]
-    while cur != agent:
-        prev = cur
-        cur = nxt[cur]
-    if prev < 0:
-        head[cell] = nxt[agent]
-    else:
-        nxt[prev] = nxt[agent]
-    nxt[agent] = -1
-
-
-@njit(cache=True)
-def random_free_cell(cell: int, offs: np.ndarray, occupied: np.ndarray, width: int,
-                     height: int, rng: np.random.Generator) -> int:
-    """A uniformly random cell with no occupant in the window around ``cell``, or -1 if none.
+def random_free_cell(cell: int, offs: np.ndarray, occupied: np.ndarray, col: int, width: int,
+                     height: int, st: np.ndarray) -> int:
+    """A uniformly random cell with no occupant (``occupied[cell, col] == 0``) in the window
+    around ``cell``, or -1 if none.
 
     Rejection sampling over the window (O(1) expected at the densities of these models), then
     an exact scan if 16 draws all hit occupied cells: uniform over the free cells either way.
     """
     n = offs.shape[0]
     for _ in range(16):
-        i = rng.integers(0, n)
+        i = below(st, n)
         c = shift(cell, offs[i, 0], offs[i, 1], width, height)
-        if occupied[c] == 0:
+        if occupied[c, col] == 0:
             return c
     free = 0
     for i in range(n):
-        if occupied[shift(cell, offs[i, 0], offs[i, 1], width, height)] == 0:
+        if occupied[shift(cell, offs[i, 0], offs[i, 1], width, height), col] == 0:
             free += 1
     if free == 0:
         return -1
-    pick = rng.integers(0, free)
+    pick = below(st, free)
     for i in range(n):
         c = shift(cell, offs[i, 0], offs[i, 1], width, height)
-        if occupied[c] == 0:
+        if occupied[c, col] == 0:
             if pick == 0:
                 return c
             pick -= 1
     return -1
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def nth_in_window(cell: int, offs: np.ndarray, counts: np.ndarray, nth: int, width: int,
                   height: int) -> tuple[int, int]:
     """Walk the window around ``cell`` and return (the cell holding the ``nth`` counted item,

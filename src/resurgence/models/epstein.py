@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from resurgence.engine.kernels import window_counts
+from resurgence.engine.kernels import prng_state, spans, window_counts
 from resurgence.engine.neighbourhood import offsets
 from resurgence.models import epstein_rules as rules
 from resurgence.scenario import EpsteinConfig, Scenario
@@ -41,7 +41,8 @@ class World:
     order: np.ndarray  # int32: activation order, reshuffled each tick
     free_rows: np.ndarray  # int32: stack of unused agent rows
     n_free: np.ndarray  # int64[1]: rows on that stack
-    rng: np.random.Generator
+    rng: np.random.Generator  # the run's generator: placement, attributes, timeline changes
+    prng: np.ndarray  # uint64[4]: xoshiro256** state the ticks draw from, seeded from rng
 
 
 def build(scenario: Scenario, rng: np.random.Generator, spare_cops: bool = False) -> World:
@@ -68,47 +69,26 @@ def build(scenario: Scenario, rng: np.random.Generator, spare_cops: bool = False
         peak_cops = max(peak_cops, cells - n_cit)
     capacity = n_cit + peak_cops + (cells if cfg.version == "II" else 0)
 
-    kind = np.full(capacity, rules.CITIZEN, np.int8)
-    kind[n_cit : n_cit + peak_cops] = rules.COP
-    state = np.full(capacity, rules.GONE, np.int8)
-    state[: n_cit + n_cop] = rules.QUIET
-    group = np.zeros(capacity, np.int8)
-    age = np.zeros(capacity, np.int32)
+    agents = rules.agents(capacity)
+    agents.kind[:] = rules.CITIZEN
+    agents.kind[n_cit : n_cit + peak_cops] = rules.COP
+    agents.state[:] = rules.GONE
+    agents.state[: n_cit + n_cop] = rules.QUIET
+    agents.nxt[:] = -1
     if cfg.version == "II":
-        group[:n_cit] = np.where(rng.random(n_cit) < cfg.blue_share, rules.BLUE, rules.GREEN)
-        age[:n_cit] = rng.integers(0, cfg.max_age + 1, n_cit)  # Ascape: U(0, deathAge)
-    cell = np.zeros(capacity, np.int32)
-    cell[:n_cit] = citizen_cells
-    cell[n_cit : n_cit + n_cop] = cop_cells
-    agents = rules.Agents(
-        kind=kind,
-        group=group,
-        cell=cell,
-        state=state,
-        jail=np.zeros(capacity, np.int32),
-        age=age,
-        hardship=np.zeros(capacity, np.float32),
-        risk=np.zeros(capacity, np.float32),
-        nxt=np.full(capacity, -1, np.int32),
-    )
+        agents.group[:n_cit] = np.where(rng.random(n_cit) < cfg.blue_share, rules.BLUE,
+                                        rules.GREEN)
+        agents.age[:n_cit] = rng.integers(0, cfg.max_age + 1, n_cit)  # Ascape: U(0, deathAge)
+    agents.cell[:n_cit] = citizen_cells
+    agents.cell[n_cit : n_cit + n_cop] = cop_cells
     agents.hardship[:n_cit] = rng.random(n_cit)
     agents.risk[:n_cit] = rng.random(n_cit)
+    state, cell = agents.state, agents.cell
 
     citizen_offs, cop_offs = vision_offsets(cfg)
-    space = rules.Space(
-        width=grid.width,
-        height=grid.height,
-        head=np.full(cells, -1, np.int32),
-        occupied=np.zeros(cells, np.int16),
-        actives=np.zeros(cells, np.int16),
-        cop_window=np.zeros(cells, np.int32),
-        active_window=np.zeros(cells, np.int32),
-        citizen_offs=citizen_offs,
-        cop_offs=cop_offs,
-    )
+    space = rules.space(grid.width, grid.height, citizen_offs, cop_offs, spans(citizen_offs))
     on_grid = np.flatnonzero(state != rules.GONE)
-    for i in on_grid[::-1]:  # lists in row order; one occupant per cell at start
-        space.head[cell[i]] = i
+    space.head[cell[on_grid]] = on_grid  # one occupant per cell at start
     space.occupied[cell[on_grid]] = 1
     rebuild_windows(agents, space)
     free_rows = np.zeros(capacity, np.int32)  # a stack; Model II pushes the dead, pops newborns
@@ -121,6 +101,7 @@ def build(scenario: Scenario, rng: np.random.Generator, spare_cops: bool = False
         free_rows=free_rows,
         n_free=np.array([len(spare)], np.int64),
         rng=rng,
+        prng=prng_state(rng),
     )
 
 
@@ -228,7 +209,7 @@ class EpsteinRun:
                 self._apply(updates)
         w = self.world
         rules.tick(w.agents, w.space, self.params, self._tally, w.order, w.free_rows, w.n_free,
-                   self.rng)
+                   w.prng)
         self.tick = t
         self._record()
 
@@ -295,7 +276,8 @@ def _apply(world: World, cfg: EpsteinConfig, updates: dict[str, float]) -> tuple
     s = world.space
     if "citizen_vision" in updates or "cop_vision" in updates:
         citizen_offs, cop_offs = vision_offsets(cfg)
-        world.space = s = s._replace(citizen_offs=citizen_offs, cop_offs=cop_offs)
+        world.space = s = s._replace(citizen_offs=citizen_offs, cop_offs=cop_offs,
+                                     citizen_spans=spans(citizen_offs))
         rebuild_windows(world.agents, s)
     if "cop_density" in updates:
         set_cop_count(world, round(cfg.cop_density * s.width * s.height))

@@ -49,11 +49,13 @@ import numpy as np
 from numba import njit
 
 from resurgence.engine.kernels import (
-    list_push,
-    list_remove,
+    below,
     nth_in_window,
+    prefetch,
     random_free_cell,
     shift,
+    shuffle,
+    uniform,
     window_add,
 )
 
@@ -69,10 +71,24 @@ ADJACENT = np.array(
     [(-1, -1), (0, -1), (1, -1), (-1, 0), (1, 0), (-1, 1), (0, 1), (1, 1)], dtype=np.int32
 )
 
+#: one agent's record, 32 bytes (one cache line holds two agents): what a turn reads and writes
+AGENT = np.dtype({
+    "names": ["cell", "nxt", "hardship", "risk", "jail", "age", "kind", "group", "state"],
+    "formats": [np.int32, np.int32, np.float32, np.float32, np.int32, np.int32, np.int8,
+                np.int8, np.int8],
+    "offsets": [0, 4, 8, 12, 16, 20, 24, 25, 26],
+    "itemsize": 32,
+})
+
+#: the columns of a cell's row in ``Space.grid`` (16 bytes): what a citizen's turn reads there
+HEAD, OCCUPIED, COP_WINDOW, ACTIVE_WINDOW = 0, 1, 2, 3
+
 
 class Agents(NamedTuple):
-    """Agent columns, one row per agent (cops and citizens together; GONE rows are free)."""
+    """Agent records (``rows``, one per agent: cops and citizens together; GONE rows are free)
+    and a view of each of their fields, for Python-side code."""
 
+    rows: np.ndarray  # AGENT records
     kind: np.ndarray  # int8: CITIZEN or COP
     group: np.ndarray  # int8: BLUE or GREEN (Model I: all BLUE)
     cell: np.ndarray  # int32: position, y * width + x
@@ -84,18 +100,36 @@ class Agents(NamedTuple):
     nxt: np.ndarray  # int32: next occupant of the same cell (-1: none)
 
 
+def agents(capacity: int) -> Agents:
+    """``capacity`` zeroed agent records and their field views."""
+    rows = np.zeros(capacity, AGENT)
+    return Agents(rows, *(rows[f] for f in Agents._fields[1:]))
+
+
 class Space(NamedTuple):
     """The torus and the count fields that let every rule read its neighbourhood in O(1)."""
 
     width: int
     height: int
-    head: np.ndarray  # int32 per cell: first occupant (-1: empty)
-    occupied: np.ndarray  # int16 per cell: occupants that block movement
+    grid: np.ndarray  # (cells, 4) int32: the four columns below, one row per cell
+    head: np.ndarray  # int32 view of grid: first occupant (-1: empty)
+    occupied: np.ndarray  # int32 view of grid: occupants that block movement
+    cop_window: np.ndarray  # int32 view of grid: cops within citizen vision of the cell
+    active_window: np.ndarray  # int32 view of grid: actives within citizen vision of the cell
     actives: np.ndarray  # int16 per cell: active citizens in the cell
-    cop_window: np.ndarray  # int32 per cell: cops within citizen vision of the cell
-    active_window: np.ndarray  # int32 per cell: actives within citizen vision of the cell
     citizen_offs: np.ndarray  # (n, 2) int32: citizen vision
     cop_offs: np.ndarray  # (n, 2) int32: cop vision
+    citizen_spans: np.ndarray  # (rows, 3) int32: citizen vision as row spans (dy, lo, hi)
+
+
+def space(width: int, height: int, citizen_offs: np.ndarray, cop_offs: np.ndarray,
+          citizen_spans: np.ndarray) -> Space:
+    """An empty torus: no occupants, all counts zero."""
+    grid = np.zeros((width * height, 4), np.int32)
+    grid[:, HEAD] = -1
+    return Space(width, height, grid, grid[:, HEAD], grid[:, OCCUPIED], grid[:, COP_WINDOW],
+                 grid[:, ACTIVE_WINDOW], np.zeros(width * height, np.int16), citizen_offs,
+                 cop_offs, citizen_spans)
 
 
 class Params(NamedTuple):
@@ -123,6 +157,11 @@ class Tally(NamedTuple):
     arrests: np.ndarray  # int64[2]
 
 
+# The rules below take bare arrays (``rows``: AGENT records, ``grid``: Space.grid, ``actives``,
+# ``sp``: citizen vision spans, ``st``: the random state) rather than the NamedTuples, and read
+# record fields one at a time, never as field views: either costs ~100 ns of reference counting
+# per call, more than a whole agent's turn.
+
 # --------------------------------------------------------------------------- perception
 @njit(inline="always", cache=True)
 def arrest_probability(cops: int, actives: int, p: Params) -> float:
@@ -139,293 +178,381 @@ def arrest_probability(cops: int, actives: int, p: Params) -> float:
 
 
 @njit(inline="always", cache=True)
-def count_others(a: Agents, s: Space, i: int, offs: np.ndarray) -> int:
+def is_other(rows: np.ndarray, j: int, group: int) -> bool:
+    """True if agent ``j`` is a free citizen of the other group than ``group``."""
+    r = rows[j]
+    return r.kind == CITIZEN and r.group != group and r.state != JAILED
+
+
+@njit(cache=True)
+def count_others(rows: np.ndarray, grid: np.ndarray, i: int, offs: np.ndarray, width: int,
+                 height: int) -> int:
     """Free citizens of the other group than ``i``'s within the window ``offs``. O(window)."""
     n = 0
+    c0, g = rows[i].cell, rows[i].group
     for k in range(offs.shape[0]):
-        j = s.head[shift(a.cell[i], offs[k, 0], offs[k, 1], s.width, s.height)]
+        j = grid[shift(c0, offs[k, 0], offs[k, 1], width, height), HEAD]
         while j >= 0:
-            if a.kind[j] == CITIZEN and a.group[j] != a.group[i] and a.state[j] != JAILED:
+            if is_other(rows, j, g):
                 n += 1
-            j = a.nxt[j]
+            j = rows[j].nxt
     return n
 
 
 # --------------------------------------------------------------------------- bookkeeping
 @njit(inline="always", cache=True)
-def set_active(a: Agents, s: Space, i: int, active: bool) -> None:
+def list_push(rows: np.ndarray, grid: np.ndarray, cell: int, i: int) -> None:
+    """Put agent ``i`` in ``cell``'s occupant list (``grid[cell, HEAD]``, then ``nxt``). O(1)."""
+    rows[i].nxt = grid[cell, HEAD]
+    grid[cell, HEAD] = i
+
+
+@njit(inline="always", cache=True)
+def list_remove(rows: np.ndarray, grid: np.ndarray, cell: int, i: int) -> None:
+    """Take agent ``i`` out of ``cell``'s occupant list. O(occupants of the cell)."""
+    prev = -1
+    cur = grid[cell, HEAD]
+    while cur != i:
+        prev = cur
+        cur = rows[cur].nxt
+    if prev < 0:
+        grid[cell, HEAD] = rows[i].nxt
+    else:
+        rows[prev].nxt = rows[i].nxt
+    rows[i].nxt = -1
+
+
+@njit(inline="always", cache=True)
+def set_active(rows: np.ndarray, grid: np.ndarray, actives: np.ndarray, sp: np.ndarray,
+               width: int, height: int, i: int, active: bool) -> None:
     """Mark citizen ``i`` active or quiet, keeping the active count fields exact."""
-    was = a.state[i] == ACTIVE
-    a.state[i] = ACTIVE if active else QUIET
+    r = rows[i]
+    was = r.state == ACTIVE
+    r.state = ACTIVE if active else QUIET
     if was != active:
         delta = 1 if active else -1
-        s.actives[a.cell[i]] += delta
-        window_add(s.active_window, a.cell[i], s.citizen_offs, delta, s.width, s.height)
+        actives[r.cell] += delta
+        window_add(grid, ACTIVE_WINDOW, r.cell, sp, delta, width, height)
 
 
 @njit(inline="always", cache=True)
-def place(a: Agents, s: Space, i: int, cell: int) -> None:
+def _place(rows: np.ndarray, grid: np.ndarray, sp: np.ndarray, width: int, height: int, i: int,
+           cell: int) -> None:
     """Put agent ``i`` (quiet or a cop) on ``cell``. O(window) for a cop, else O(1)."""
-    a.cell[i] = cell
-    list_push(s.head, a.nxt, cell, i)
-    s.occupied[cell] += 1
-    if a.kind[i] == COP:
-        window_add(s.cop_window, cell, s.citizen_offs, 1, s.width, s.height)
+    rows[i].cell = cell
+    list_push(rows, grid, cell, i)
+    grid[cell, OCCUPIED] += 1
+    if rows[i].kind == COP:
+        window_add(grid, COP_WINDOW, cell, sp, 1, width, height)
 
 
 @njit(inline="always", cache=True)
-def lift(a: Agents, s: Space, i: int) -> None:
+def _lift(rows: np.ndarray, grid: np.ndarray, sp: np.ndarray, width: int, height: int,
+          i: int) -> None:
     """Take agent ``i`` off its cell (it must not be active). O(window) for a cop, else O(1)."""
-    cell = a.cell[i]
-    list_remove(s.head, a.nxt, cell, i)
-    s.occupied[cell] -= 1
-    if a.kind[i] == COP:
-        window_add(s.cop_window, cell, s.citizen_offs, -1, s.width, s.height)
+    cell = rows[i].cell
+    list_remove(rows, grid, cell, i)
+    grid[cell, OCCUPIED] -= 1
+    if rows[i].kind == COP:
+        window_add(grid, COP_WINDOW, cell, sp, -1, width, height)
+
+
+@njit(cache=True)
+def place(a: Agents, s: Space, i: int, cell: int) -> None:
+    """Put agent ``i`` (quiet or a cop) on ``cell`` (for Python-side callers)."""
+    _place(a.rows, s.grid, s.citizen_spans, s.width, s.height, i, cell)
+
+
+@njit(cache=True)
+def lift(a: Agents, s: Space, i: int) -> None:
+    """Take agent ``i`` off its cell (for Python-side callers)."""
+    _lift(a.rows, s.grid, s.citizen_spans, s.width, s.height, i)
 
 
 @njit(inline="always", cache=True)
-def relocate(a: Agents, s: Space, i: int, target: int) -> None:
+def relocate(rows: np.ndarray, grid: np.ndarray, actives: np.ndarray, sp: np.ndarray, width: int,
+             height: int, i: int, target: int) -> None:
     """Move agent ``i`` to ``target``; O(window) if it is a cop or active, else O(1)."""
-    active = a.state[i] == ACTIVE
+    active = rows[i].state == ACTIVE
     if active:
-        set_active(a, s, i, False)
-    lift(a, s, i)
-    place(a, s, i, target)
+        set_active(rows, grid, actives, sp, width, height, i, False)
+    _lift(rows, grid, sp, width, height, i)
+    _place(rows, grid, sp, width, height, i, target)
     if active:
-        set_active(a, s, i, True)
+        set_active(rows, grid, actives, sp, width, height, i, True)
 
 
 # --------------------------------------------------------------------------- rules
 @njit(inline="always", cache=True)
-def decide(a: Agents, s: Space, i: int, p: Params) -> None:
+def decide(rows: np.ndarray, grid: np.ndarray, actives: np.ndarray, offs: np.ndarray,
+           sp: np.ndarray, width: int, height: int, i: int, p: Params) -> None:
     """Rule A: be active iff ``G - N > T``, grievance ``G = H (1 - L)``, net risk ``N = R P``.
 
-    Model II adds: only if a member of the other group is within vision.
+    Model II adds: only if a member of the other group is within vision (``offs``).
     """
-    c = a.cell[i]
-    legitimacy = p.legitimacy_green if a.group[i] == GREEN else p.legitimacy_blue
-    grievance = a.hardship[i] * (1.0 - legitimacy)
-    net_risk = a.risk[i] * arrest_probability(s.cop_window[c], 1 + s.active_window[c], p)
+    r = rows[i]
+    c = r.cell
+    legitimacy = p.legitimacy_green if r.group == GREEN else p.legitimacy_blue
+    grievance = r.hardship * (1.0 - legitimacy)
+    net_risk = r.risk * arrest_probability(grid[c, COP_WINDOW], 1 + grid[c, ACTIVE_WINDOW], p)
     active = grievance - net_risk > p.threshold
     if active and p.two_groups:
-        active = count_others(a, s, i, s.citizen_offs) > 0
-    set_active(a, s, i, active)
+        active = count_others(rows, grid, i, offs, width, height) > 0
+    set_active(rows, grid, actives, sp, width, height, i, active)
 
 
 @njit(inline="always", cache=True)
-def move(a: Agents, s: Space, i: int, rng: np.random.Generator) -> None:
-    """Rule M: move to a uniformly random unoccupied cell within vision, if there is one."""
-    offs = s.cop_offs if a.kind[i] == COP else s.citizen_offs
-    target = random_free_cell(a.cell[i], offs, s.occupied, s.width, s.height, rng)
+def move(rows: np.ndarray, grid: np.ndarray, actives: np.ndarray, offs: np.ndarray,
+         sp: np.ndarray, width: int, height: int, i: int, st: np.ndarray) -> None:
+    """Rule M: move to a uniformly random unoccupied cell within vision (``offs``), if any."""
+    target = random_free_cell(rows[i].cell, offs, grid, OCCUPIED, width, height, st)
     if target >= 0:
-        relocate(a, s, i, target)
+        relocate(rows, grid, actives, sp, width, height, i, target)
 
 
 @njit(inline="always", cache=True)
-def jail(a: Agents, s: Space, i: int, p: Params, t: Tally, rng: np.random.Generator) -> None:
+def jail(rows: np.ndarray, grid: np.ndarray, actives: np.ndarray, sp: np.ndarray, width: int,
+         height: int, i: int, p: Params, arrests: np.ndarray, st: np.ndarray) -> None:
     """Jail citizen ``i`` for a random term: 0..Jmax-1 (NetLogo ``random``), else 0..Jmax."""
-    set_active(a, s, i, False)
-    t.arrests[a.group[i]] += 1
+    set_active(rows, grid, actives, sp, width, height, i, False)
+    r = rows[i]
+    arrests[r.group] += 1
     if p.variant == NETLOGO:
-        term = rng.integers(0, p.max_jail_term) if p.max_jail_term > 0 else 0
+        term = below(st, p.max_jail_term) if p.max_jail_term > 0 else 0
     else:
-        term = rng.integers(0, p.max_jail_term + 1)
-    a.jail[i] = term
+        term = below(st, p.max_jail_term + 1)
+    r.jail = term
     if p.variant == MESA:
-        a.state[i] = JAILED  # ARRESTED until its next own step, even for a term of 0
+        r.state = JAILED  # ARRESTED until its next own step, even for a term of 0
     elif term > 0:
-        a.state[i] = JAILED
-        list_remove(s.head, a.nxt, a.cell[i], i)  # still on the patch, but blocks nothing
-        s.occupied[a.cell[i]] -= 1
+        r.state = JAILED
+        list_remove(rows, grid, r.cell, i)  # still on the patch, but blocks nothing
+        grid[r.cell, OCCUPIED] -= 1
 
 
 @njit(inline="always", cache=True)
-def nth_occupant(a: Agents, s: Space, cell: int, rank: int, i: int, wanted: int) -> int:
+def nth_occupant(rows: np.ndarray, grid: np.ndarray, cell: int, rank: int, group: int,
+                 wanted: int) -> int:
     """The ``rank``-th occupant of ``cell`` that is active (``wanted`` = -1) or a free citizen of
-    the other group than ``i`` (``wanted`` = that group)."""
-    j = s.head[cell]
+    the other group than ``group`` (``wanted`` = that other group)."""
+    j = grid[cell, HEAD]
     while j >= 0:
         if wanted < 0:
-            hit = a.state[j] == ACTIVE
+            hit = rows[j].state == ACTIVE
         else:
-            hit = a.kind[j] == CITIZEN and a.group[j] == wanted and a.state[j] != JAILED
+            hit = is_other(rows, j, group)
         if hit:
             if rank == 0:
                 return j
             rank -= 1
-        j = a.nxt[j]
+        j = rows[j].nxt
     return -1
 
 
 @njit(inline="always", cache=True)
-def random_active_in_vision(a: Agents, s: Space, i: int, p: Params,
-                            rng: np.random.Generator) -> int:
+def random_active_in_vision(rows: np.ndarray, grid: np.ndarray, actives: np.ndarray,
+                            cop_offs: np.ndarray, width: int, height: int, i: int, p: Params,
+                            st: np.ndarray) -> int:
     """A uniformly random active citizen within cop ``i``'s vision, or -1. O(window)."""
-    c = a.cell[i]
+    c = rows[i].cell
     if p.same_vision:
-        total = s.active_window[c]  # O(1) when cops and citizens see the same window
+        total = grid[c, ACTIVE_WINDOW]  # O(1) when cops and citizens see the same window
     else:
         total = 0
-        for k in range(s.cop_offs.shape[0]):
-            total += s.actives[shift(c, s.cop_offs[k, 0], s.cop_offs[k, 1], s.width, s.height)]
+        for k in range(cop_offs.shape[0]):
+            total += actives[shift(c, cop_offs[k, 0], cop_offs[k, 1], width, height)]
     if total == 0:
         return -1
-    cell, rank = nth_in_window(c, s.cop_offs, s.actives, rng.integers(0, total), s.width,
-                               s.height)
-    return nth_occupant(a, s, cell, rank, i, -1)
+    cell, rank = nth_in_window(c, cop_offs, actives, below(st, total), width, height)
+    return nth_occupant(rows, grid, cell, rank, -1, -1)
 
 
 @njit(inline="always", cache=True)
-def enforce(a: Agents, s: Space, i: int, p: Params, t: Tally, rng: np.random.Generator) -> None:
+def enforce(rows: np.ndarray, grid: np.ndarray, actives: np.ndarray, cop_offs: np.ndarray,
+            sp: np.ndarray, width: int, height: int, i: int, p: Params, arrests: np.ndarray,
+            st: np.ndarray) -> None:
     """Rule C: arrest a random active citizen within vision (NetLogo: and move onto its patch)."""
-    suspect = random_active_in_vision(a, s, i, p, rng)
+    suspect = random_active_in_vision(rows, grid, actives, cop_offs, width, height, i, p, st)
     if suspect < 0:
         return
-    target = a.cell[suspect]
-    jail(a, s, suspect, p, t, rng)
-    if p.variant == NETLOGO and target != a.cell[i]:
-        relocate(a, s, i, target)
+    target = rows[suspect].cell
+    jail(rows, grid, actives, sp, width, height, suspect, p, arrests, st)
+    if p.variant == NETLOGO and target != rows[i].cell:
+        relocate(rows, grid, actives, sp, width, height, i, target)
 
 
-@njit(inline="always", cache=True)
-def kill_other(a: Agents, s: Space, i: int, t: Tally, free_rows: np.ndarray, n_free: np.ndarray,
-               rng: np.random.Generator) -> None:
+@njit(cache=True)
+def kill_other(rows: np.ndarray, grid: np.ndarray, actives: np.ndarray, offs: np.ndarray,
+               sp: np.ndarray, width: int, height: int, i: int, killed: np.ndarray,
+               free_rows: np.ndarray, n_free: np.ndarray, st: np.ndarray) -> None:
     """Model II: an active kills one random free member of the other group within vision."""
-    total = count_others(a, s, i, s.citizen_offs)
+    total = count_others(rows, grid, i, offs, width, height)
     if total == 0:
         return
-    rank = rng.integers(0, total)
-    other = 1 - a.group[i]
-    for k in range(s.citizen_offs.shape[0]):
-        c = shift(a.cell[i], s.citizen_offs[k, 0], s.citizen_offs[k, 1], s.width, s.height)
-        victim = nth_occupant(a, s, c, rank, i, other)
+    rank = below(st, total)
+    group = rows[i].group
+    other = 1 - group
+    for k in range(offs.shape[0]):
+        c = shift(rows[i].cell, offs[k, 0], offs[k, 1], width, height)
+        victim = nth_occupant(rows, grid, c, rank, group, other)
         if victim >= 0:
-            die(a, s, victim, free_rows, n_free)
-            t.killed[other] += 1
+            die(rows, grid, actives, sp, width, height, victim, free_rows, n_free)
+            killed[other] += 1
             return
-        j = s.head[c]
+        j = grid[c, HEAD]
         while j >= 0:  # skip this cell's candidates
-            if a.kind[j] == CITIZEN and a.group[j] == other and a.state[j] != JAILED:
+            if is_other(rows, j, group):
                 rank -= 1
-            j = a.nxt[j]
+            j = rows[j].nxt
 
 
 @njit(inline="always", cache=True)
-def die(a: Agents, s: Space, i: int, free_rows: np.ndarray, n_free: np.ndarray) -> None:
+def die(rows: np.ndarray, grid: np.ndarray, actives: np.ndarray, sp: np.ndarray, width: int,
+        height: int, i: int, free_rows: np.ndarray, n_free: np.ndarray) -> None:
     """Remove citizen ``i`` from the world; its row goes on the stack of free rows."""
-    if a.state[i] == ACTIVE:
-        set_active(a, s, i, False)
-    if _occupies(a, s, i):  # NetLogo and paper: a jailed citizen holds no place on its patch
-        lift(a, s, i)
-    a.state[i] = GONE
+    if rows[i].state == ACTIVE:
+        set_active(rows, grid, actives, sp, width, height, i, False)
+    if _occupies(rows, grid, i):  # NetLogo and paper: a jailed citizen holds no place
+        _lift(rows, grid, sp, width, height, i)
+    rows[i].state = GONE
     free_rows[n_free[0]] = i
     n_free[0] += 1
 
 
 @njit(inline="always", cache=True)
-def _occupies(a: Agents, s: Space, i: int) -> bool:
+def _occupies(rows: np.ndarray, grid: np.ndarray, i: int) -> bool:
     """True if ``i`` is in its cell's occupant list. O(occupants of the cell)."""
-    j = s.head[a.cell[i]]
+    j = grid[rows[i].cell, HEAD]
     while j >= 0:
         if j == i:
             return True
-        j = a.nxt[j]
+        j = rows[j].nxt
     return False
 
 
-@njit(inline="always", cache=True)
-def clone(a: Agents, s: Space, i: int, free_rows: np.ndarray, n_free: np.ndarray, t: Tally,
-          rng: np.random.Generator) -> None:
+@njit(cache=True)
+def clone(rows: np.ndarray, grid: np.ndarray, sp: np.ndarray, width: int, height: int, i: int,
+          free_rows: np.ndarray, n_free: np.ndarray, born: np.ndarray, st: np.ndarray) -> None:
     """Model II: a clone of ``i`` (group, H, R; quiet, age 0) on a random free adjacent cell."""
     if n_free[0] == 0:
         return
-    target = random_free_cell(a.cell[i], ADJACENT, s.occupied, s.width, s.height, rng)
+    target = random_free_cell(rows[i].cell, ADJACENT, grid, OCCUPIED, width, height, st)
     if target < 0:
         return
     n_free[0] -= 1
     j = free_rows[n_free[0]]
-    a.kind[j] = CITIZEN
-    a.group[j] = a.group[i]
-    a.hardship[j] = a.hardship[i]
-    a.risk[j] = a.risk[i]
-    a.state[j] = QUIET
-    a.jail[j] = 0
-    a.age[j] = -1  # born this tick: acts from the next tick on
-    place(a, s, j, target)
-    t.born[a.group[j]] += 1
+    parent, child = rows[i], rows[j]
+    child.kind = CITIZEN
+    child.group = parent.group
+    child.hardship = parent.hardship
+    child.risk = parent.risk
+    child.state = QUIET
+    child.jail = 0
+    child.age = -1  # born this tick: acts from the next tick on
+    _place(rows, grid, sp, width, height, j, target)
+    born[child.group] += 1
 
 
 # --------------------------------------------------------------------------- schedule
 @njit(inline="always", cache=True)
-def citizen_turn(a: Agents, s: Space, i: int, p: Params, t: Tally, free_rows: np.ndarray,
-                 n_free: np.ndarray, rng: np.random.Generator) -> None:
+def citizen_turn(rows: np.ndarray, grid: np.ndarray, actives: np.ndarray, offs: np.ndarray,
+                 sp: np.ndarray, width: int, height: int, i: int, p: Params,
+                 killed: np.ndarray, born: np.ndarray, aged_out: np.ndarray,
+                 free_rows: np.ndarray, n_free: np.ndarray, st: np.ndarray) -> None:
     """One citizen's turn, in its variant's order."""
+    r = rows[i]
     if p.two_groups:
-        if a.age[i] < 0:
+        if r.age < 0:
             return  # a newborn waits for the next tick
-        a.age[i] += 1
-        if a.age[i] > p.max_age:
-            t.aged_out[a.group[i]] += 1
-            die(a, s, i, free_rows, n_free)
+        r.age += 1
+        if r.age > p.max_age:
+            aged_out[r.group] += 1
+            die(rows, grid, actives, sp, width, height, i, free_rows, n_free)
             return
     if p.variant == MESA:
-        if a.jail[i] > 0:
-            a.jail[i] -= 1  # serves one tick; stays ARRESTED until its next own step
+        if r.jail > 0:
+            r.jail -= 1  # serves one tick; stays ARRESTED until its next own step
             return
-        decide(a, s, i, p)
+        decide(rows, grid, actives, offs, sp, width, height, i, p)
         if p.movement:
-            move(a, s, i, rng)
+            move(rows, grid, actives, offs, sp, width, height, i, st)
     else:
-        if a.state[i] == JAILED:
+        if r.state == JAILED:
             return
         if p.movement:
-            move(a, s, i, rng)
-        decide(a, s, i, p)
+            move(rows, grid, actives, offs, sp, width, height, i, st)
+        decide(rows, grid, actives, offs, sp, width, height, i, p)
     if p.two_groups:
-        if a.state[i] == ACTIVE:
-            kill_other(a, s, i, t, free_rows, n_free, rng)
-        if rng.random() < p.clone_probability:
-            clone(a, s, i, free_rows, n_free, t, rng)
+        if r.state == ACTIVE:
+            kill_other(rows, grid, actives, offs, sp, width, height, i, killed, free_rows,
+                       n_free, st)
+        if uniform(st) < p.clone_probability:
+            clone(rows, grid, sp, width, height, i, free_rows, n_free, born, st)
 
 
 @njit(inline="always", cache=True)
-def cop_turn(a: Agents, s: Space, i: int, p: Params, t: Tally, rng: np.random.Generator) -> None:
+def cop_turn(rows: np.ndarray, grid: np.ndarray, actives: np.ndarray, cop_offs: np.ndarray,
+             sp: np.ndarray, width: int, height: int, i: int, p: Params, arrests: np.ndarray,
+             st: np.ndarray) -> None:
     """One cop's turn: Mesa arrests then moves; NetLogo and the paper move then arrest."""
     if p.variant == MESA:
-        enforce(a, s, i, p, t, rng)
+        enforce(rows, grid, actives, cop_offs, sp, width, height, i, p, arrests, st)
         if p.movement:
-            move(a, s, i, rng)
+            move(rows, grid, actives, cop_offs, sp, width, height, i, st)
     else:
-        move(a, s, i, rng)
-        enforce(a, s, i, p, t, rng)
+        move(rows, grid, actives, cop_offs, sp, width, height, i, st)
+        enforce(rows, grid, actives, cop_offs, sp, width, height, i, p, arrests, st)
+
+
+#: how many turns ahead :func:`turns` prefetches an agent's record, and its cell's row
+AHEAD_AGENT, AHEAD_CELL = 16, 8
+
+
+@njit(cache=True, _nrt=False)
+def turns(rows: np.ndarray, grid: np.ndarray, actives: np.ndarray, citizen_offs: np.ndarray,
+          cop_offs: np.ndarray, sp: np.ndarray, width: int, height: int, p: Params,
+          killed: np.ndarray, born: np.ndarray, aged_out: np.ndarray, arrests: np.ndarray,
+          order: np.ndarray, free_rows: np.ndarray, n_free: np.ndarray, st: np.ndarray) -> None:
+    """Every agent acts once, in a fresh random order (asynchronous activation); then the
+    end-of-tick bookkeeping. O(agents), plus O(window) per cop and per active that moves or
+    changes state. The records of the agents next in the order, and their cells' rows, are
+    prefetched: in random order nearly every record read misses the cache."""
+    shuffle(order, st)
+    n = order.shape[0]
+    for k in range(n):
+        if k + AHEAD_AGENT < n:
+            prefetch(rows, order[k + AHEAD_AGENT])
+        if k + AHEAD_CELL < n:
+            prefetch(grid, rows[order[k + AHEAD_CELL]].cell)
+        i = order[k]
+        if rows[i].state == GONE:
+            continue
+        if rows[i].kind == COP:
+            cop_turn(rows, grid, actives, cop_offs, sp, width, height, i, p, arrests, st)
+        else:
+            citizen_turn(rows, grid, actives, citizen_offs, sp, width, height, i, p, killed,
+                         born, aged_out, free_rows, n_free, st)
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        if r.age < 0:
+            r.age = 0
+        if p.variant == MESA or r.state != JAILED:
+            continue
+        r.jail -= 1  # NetLogo: every term falls after all turtles have acted
+        if r.jail <= 0:
+            r.jail = 0
+            r.state = QUIET
+            list_push(rows, grid, r.cell, i)
+            grid[r.cell, OCCUPIED] += 1
 
 
 @njit(cache=True)
 def tick(a: Agents, s: Space, p: Params, t: Tally, order: np.ndarray, free_rows: np.ndarray,
-         n_free: np.ndarray, rng: np.random.Generator) -> None:
-    """One tick: every agent acts once, in a fresh random order (asynchronous activation).
-
-    O(agents), plus O(window) per cop and per active that moves or changes state.
-    """
-    rng.shuffle(order)
-    for i in order:
-        if a.state[i] == GONE:
-            continue
-        if a.kind[i] == COP:
-            cop_turn(a, s, i, p, t, rng)
-        else:
-            citizen_turn(a, s, i, p, t, free_rows, n_free, rng)
-    for i in range(a.state.shape[0]):
-        if a.age[i] < 0:
-            a.age[i] = 0
-        if p.variant == MESA or a.state[i] != JAILED:
-            continue
-        a.jail[i] -= 1  # NetLogo: every term falls after all turtles have acted
-        if a.jail[i] <= 0:
-            a.jail[i] = 0
-            a.state[i] = QUIET
-            list_push(s.head, a.nxt, a.cell[i], i)
-            s.occupied[a.cell[i]] += 1
+         n_free: np.ndarray, st: np.ndarray) -> None:
+    """One tick: every agent acts once, in a fresh random order drawn from the xoshiro256**
+    state ``st`` (see :func:`turns`)."""
+    turns(a.rows, s.grid, s.actives, s.citizen_offs, s.cop_offs, s.citizen_spans, s.width,
+          s.height, p, t.killed, t.born, t.aged_out, t.arrests, order, free_rows, n_free, st)
 
 
 @njit(cache=True)
@@ -433,11 +560,12 @@ def census(a: Agents, out: np.ndarray) -> None:
     """``out[g, state]``: citizens of group ``g`` per state (QUIET, ACTIVE, JAILED); ``out[2,0]``:
     cops. O(agents)."""
     out[:] = 0
-    for i in range(a.state.shape[0]):
-        st = a.state[i]
+    rows = a.rows
+    for i in range(rows.shape[0]):
+        st = rows[i].state
         if st == GONE:
             continue
-        if a.kind[i] == COP:
+        if rows[i].kind == COP:
             out[2, 0] += 1
         else:
-            out[a.group[i], st] += 1
+            out[rows[i].group, st] += 1
