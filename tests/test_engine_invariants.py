@@ -52,6 +52,8 @@ def check_world(world: epstein.World) -> None:
             seen[c] += 1
             j = a.nxt[j]
     assert np.array_equal(seen, s.occupied)
+    blocked = np.unpackbits(s.blocked, count=cells, bitorder="little")
+    assert np.array_equal(blocked, s.occupied > 0)
     active = np.bincount(a.cell[a.state == rules.ACTIVE], minlength=cells)
     cops = np.bincount(a.cell[(a.kind == rules.COP) & (a.state != rules.GONE)], minlength=cells)
     assert np.array_equal(active, s.actives)

@@ -237,30 +237,48 @@ def window_counts(marks: np.ndarray, offs: np.ndarray, width: int, height: int) 
 
 # --------------------------------------------------------------------------- choices
 @njit(inline="always", cache=True)
-def random_free_cell(cell: int, offs: np.ndarray, occupied: np.ndarray, col: int, width: int,
-                     height: int, st: np.ndarray) -> int:
-    """A uniformly random cell with no occupant (``occupied[cell, col] == 0``) in the window
-    around ``cell``, or -1 if none.
+def is_set(bits: np.ndarray, i: int) -> bool:
+    """Bit ``i`` of the little-endian bitmap ``bits`` (uint8; ``np.packbits(...,
+    bitorder="little")``)."""
+    return (bits[i >> 3] >> (i & 7)) & 1 != 0
+
+
+@njit(inline="always", cache=True)
+def set_bit(bits: np.ndarray, i: int, on: bool) -> None:
+    """Set (``on``) or clear bit ``i`` of the bitmap ``bits``."""
+    if on:
+        bits[i >> 3] |= np.uint8(1 << (i & 7))
+    else:
+        bits[i >> 3] &= np.uint8(~(1 << (i & 7)) & 0xFF)
+
+
+@njit(inline="always", cache=True)
+def random_free_cell(cell: int, offs: np.ndarray, blocked: np.ndarray, width: int, height: int,
+                     st: np.ndarray) -> int:
+    """A uniformly random cell whose bit in the bitmap ``blocked`` is clear in the window around
+    ``cell``, or -1 if none.
 
     Rejection sampling over the window (O(1) expected at the densities of these models), then
-    an exact scan if 16 draws all hit occupied cells: uniform over the free cells either way.
+    an exact scan if 16 draws all hit blocked cells: uniform over the free cells either way.
+    The bitmap (1 bit per cell, 125 kB for 1000x1000) stays in cache, where a per-cell count
+    would not.
     """
     n = offs.shape[0]
     for _ in range(16):
         i = below(st, n)
         c = shift(cell, offs[i, 0], offs[i, 1], width, height)
-        if occupied[c, col] == 0:
+        if not is_set(blocked, c):
             return c
     free = 0
     for i in range(n):
-        if occupied[shift(cell, offs[i, 0], offs[i, 1], width, height), col] == 0:
+        if not is_set(blocked, shift(cell, offs[i, 0], offs[i, 1], width, height)):
             free += 1
     if free == 0:
         return -1
     pick = below(st, free)
     for i in range(n):
         c = shift(cell, offs[i, 0], offs[i, 1], width, height)
-        if occupied[c, col] == 0:
+        if not is_set(blocked, c):
             if pick == 0:
                 return c
             pick -= 1

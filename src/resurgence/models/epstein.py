@@ -90,6 +90,7 @@ def build(scenario: Scenario, rng: np.random.Generator, spare_cops: bool = False
     on_grid = np.flatnonzero(state != rules.GONE)
     space.head[cell[on_grid]] = on_grid  # one occupant per cell at start
     space.occupied[cell[on_grid]] = 1
+    space.blocked[:] = np.packbits(space.occupied > 0, bitorder="little")
     rebuild_windows(agents, space)
     free_rows = np.zeros(capacity, np.int32)  # a stack; Model II pushes the dead, pops newborns
     spare = np.arange(n_cit + peak_cops, capacity, dtype=np.int32)

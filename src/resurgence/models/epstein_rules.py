@@ -50,9 +50,11 @@ from numba import njit
 
 from resurgence.engine.kernels import (
     below,
+    is_set,
     nth_in_window,
     prefetch,
     random_free_cell,
+    set_bit,
     shift,
     shuffle,
     uniform,
@@ -80,8 +82,10 @@ AGENT = np.dtype({
     "itemsize": 32,
 })
 
-#: the columns of a cell's row in ``Space.grid`` (16 bytes): what a citizen's turn reads there
-HEAD, OCCUPIED, COP_WINDOW, ACTIVE_WINDOW = 0, 1, 2, 3
+#: ``Space.grid[PLACE, cell]`` holds (HEAD, OCCUPIED), ``Space.grid[WINDOWS, cell]`` (COP_WINDOW,
+#: ACTIVE_WINDOW): 8 bytes each, so that adding over a window touches few cache lines
+PLACE, HEAD, OCCUPIED = 0, 0, 1
+WINDOWS, COP_WINDOW, ACTIVE_WINDOW = 1, 0, 1
 
 
 class Agents(NamedTuple):
@@ -111,25 +115,28 @@ class Space(NamedTuple):
 
     width: int
     height: int
-    grid: np.ndarray  # (cells, 4) int32: the four columns below, one row per cell
+    grid: np.ndarray  # (2, cells, 2) int32: the four fields below (see PLACE, WINDOWS)
     head: np.ndarray  # int32 view of grid: first occupant (-1: empty)
     occupied: np.ndarray  # int32 view of grid: occupants that block movement
     cop_window: np.ndarray  # int32 view of grid: cops within citizen vision of the cell
     active_window: np.ndarray  # int32 view of grid: actives within citizen vision of the cell
     actives: np.ndarray  # int16 per cell: active citizens in the cell
+    blocked: np.ndarray  # uint8 bitmap, bit per cell (little-endian): occupied > 0
     citizen_offs: np.ndarray  # (n, 2) int32: citizen vision
     cop_offs: np.ndarray  # (n, 2) int32: cop vision
-    citizen_spans: np.ndarray  # (rows, 3) int32: citizen vision as row spans (dy, lo, hi)
+    citizen_spans: np.ndarray  # (rows, 4) int32: citizen vision as spans (kernels.spans)
 
 
 def space(width: int, height: int, citizen_offs: np.ndarray, cop_offs: np.ndarray,
           citizen_spans: np.ndarray) -> Space:
     """An empty torus: no occupants, all counts zero."""
-    grid = np.zeros((width * height, 4), np.int32)
-    grid[:, HEAD] = -1
-    return Space(width, height, grid, grid[:, HEAD], grid[:, OCCUPIED], grid[:, COP_WINDOW],
-                 grid[:, ACTIVE_WINDOW], np.zeros(width * height, np.int16), citizen_offs,
-                 cop_offs, citizen_spans)
+    grid = np.zeros((2, width * height, 2), np.int32)
+    grid[PLACE, :, HEAD] = -1
+    return Space(width, height, grid, grid[PLACE, :, HEAD], grid[PLACE, :, OCCUPIED],
+                 grid[WINDOWS, :, COP_WINDOW], grid[WINDOWS, :, ACTIVE_WINDOW],
+                 np.zeros(width * height, np.int16),
+                 np.zeros((width * height + 7) // 8, np.uint8), citizen_offs, cop_offs,
+                 citizen_spans)
 
 
 class Params(NamedTuple):
@@ -191,7 +198,7 @@ def count_others(rows: np.ndarray, grid: np.ndarray, i: int, offs: np.ndarray, w
     n = 0
     c0, g = rows[i].cell, rows[i].group
     for k in range(offs.shape[0]):
-        j = grid[shift(c0, offs[k, 0], offs[k, 1], width, height), HEAD]
+        j = grid[PLACE, shift(c0, offs[k, 0], offs[k, 1], width, height), HEAD]
         while j >= 0:
             if is_other(rows, j, g):
                 n += 1
@@ -202,29 +209,37 @@ def count_others(rows: np.ndarray, grid: np.ndarray, i: int, offs: np.ndarray, w
 # --------------------------------------------------------------------------- bookkeeping
 @njit(inline="always", cache=True)
 def list_push(rows: np.ndarray, grid: np.ndarray, cell: int, i: int) -> None:
-    """Put agent ``i`` in ``cell``'s occupant list (``grid[cell, HEAD]``, then ``nxt``). O(1)."""
-    rows[i].nxt = grid[cell, HEAD]
-    grid[cell, HEAD] = i
+    """Put agent ``i`` in ``cell``'s occupant list (the cell's HEAD, then ``nxt``). O(1)."""
+    rows[i].nxt = grid[PLACE, cell, HEAD]
+    grid[PLACE, cell, HEAD] = i
 
 
 @njit(inline="always", cache=True)
 def list_remove(rows: np.ndarray, grid: np.ndarray, cell: int, i: int) -> None:
     """Take agent ``i`` out of ``cell``'s occupant list. O(occupants of the cell)."""
     prev = -1
-    cur = grid[cell, HEAD]
+    cur = grid[PLACE, cell, HEAD]
     while cur != i:
         prev = cur
         cur = rows[cur].nxt
     if prev < 0:
-        grid[cell, HEAD] = rows[i].nxt
+        grid[PLACE, cell, HEAD] = rows[i].nxt
     else:
         rows[prev].nxt = rows[i].nxt
     rows[i].nxt = -1
 
 
 @njit(inline="always", cache=True)
-def set_active(rows: np.ndarray, grid: np.ndarray, actives: np.ndarray, sp: np.ndarray,
-               width: int, height: int, i: int, active: bool) -> None:
+def occupy(grid: np.ndarray, blocked: np.ndarray, cell: int, delta: int) -> None:
+    """Add ``delta`` to ``cell``'s blocking occupants, keeping the ``blocked`` bitmap exact."""
+    n = grid[PLACE, cell, OCCUPIED] + delta
+    grid[PLACE, cell, OCCUPIED] = n
+    set_bit(blocked, cell, n > 0)
+
+
+@njit(inline="always", cache=True)
+def set_active(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, actives: np.ndarray,
+               sp: np.ndarray, width: int, height: int, i: int, active: bool) -> None:
     """Mark citizen ``i`` active or quiet, keeping the active count fields exact."""
     r = rows[i]
     was = r.state == ACTIVE
@@ -232,60 +247,69 @@ def set_active(rows: np.ndarray, grid: np.ndarray, actives: np.ndarray, sp: np.n
     if was != active:
         delta = 1 if active else -1
         actives[r.cell] += delta
-        window_add(grid, ACTIVE_WINDOW, r.cell, sp, delta, width, height)
+        window_add(grid[WINDOWS], ACTIVE_WINDOW, r.cell, sp, delta, width, height)
 
 
 @njit(inline="always", cache=True)
-def _place(rows: np.ndarray, grid: np.ndarray, sp: np.ndarray, width: int, height: int, i: int,
-           cell: int) -> None:
-    """Put agent ``i`` (quiet or a cop) on ``cell``. O(window) for a cop, else O(1)."""
+def _place(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, sp: np.ndarray, width: int,
+           height: int, i: int, cell: int) -> None:
+    """Put agent ``i`` (quiet or a cop) on ``cell``. O(window) for a cop, else O(1).
+
+    A cell's list holds exactly its blocking occupants, so a free cell's list is empty: its row
+    is then written without being read (no wait for a cache miss)."""
     rows[i].cell = cell
-    list_push(rows, grid, cell, i)
-    grid[cell, OCCUPIED] += 1
+    if is_set(blocked, cell):
+        list_push(rows, grid, cell, i)
+        occupy(grid, blocked, cell, 1)
+    else:
+        rows[i].nxt = -1
+        grid[PLACE, cell, HEAD] = i
+        grid[PLACE, cell, OCCUPIED] = 1
+        set_bit(blocked, cell, True)
     if rows[i].kind == COP:
-        window_add(grid, COP_WINDOW, cell, sp, 1, width, height)
+        window_add(grid[WINDOWS], COP_WINDOW, cell, sp, 1, width, height)
 
 
 @njit(inline="always", cache=True)
-def _lift(rows: np.ndarray, grid: np.ndarray, sp: np.ndarray, width: int, height: int,
-          i: int) -> None:
+def _lift(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, sp: np.ndarray, width: int,
+          height: int, i: int) -> None:
     """Take agent ``i`` off its cell (it must not be active). O(window) for a cop, else O(1)."""
     cell = rows[i].cell
     list_remove(rows, grid, cell, i)
-    grid[cell, OCCUPIED] -= 1
+    occupy(grid, blocked, cell, -1)
     if rows[i].kind == COP:
-        window_add(grid, COP_WINDOW, cell, sp, -1, width, height)
+        window_add(grid[WINDOWS], COP_WINDOW, cell, sp, -1, width, height)
 
 
 @njit(cache=True)
 def place(a: Agents, s: Space, i: int, cell: int) -> None:
     """Put agent ``i`` (quiet or a cop) on ``cell`` (for Python-side callers)."""
-    _place(a.rows, s.grid, s.citizen_spans, s.width, s.height, i, cell)
+    _place(a.rows, s.grid, s.blocked, s.citizen_spans, s.width, s.height, i, cell)
 
 
 @njit(cache=True)
 def lift(a: Agents, s: Space, i: int) -> None:
     """Take agent ``i`` off its cell (for Python-side callers)."""
-    _lift(a.rows, s.grid, s.citizen_spans, s.width, s.height, i)
+    _lift(a.rows, s.grid, s.blocked, s.citizen_spans, s.width, s.height, i)
 
 
 @njit(inline="always", cache=True)
-def relocate(rows: np.ndarray, grid: np.ndarray, actives: np.ndarray, sp: np.ndarray, width: int,
-             height: int, i: int, target: int) -> None:
+def relocate(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, actives: np.ndarray,
+             sp: np.ndarray, width: int, height: int, i: int, target: int) -> None:
     """Move agent ``i`` to ``target``; O(window) if it is a cop or active, else O(1)."""
     active = rows[i].state == ACTIVE
     if active:
-        set_active(rows, grid, actives, sp, width, height, i, False)
-    _lift(rows, grid, sp, width, height, i)
-    _place(rows, grid, sp, width, height, i, target)
+        set_active(rows, grid, blocked, actives, sp, width, height, i, False)
+    _lift(rows, grid, blocked, sp, width, height, i)
+    _place(rows, grid, blocked, sp, width, height, i, target)
     if active:
-        set_active(rows, grid, actives, sp, width, height, i, True)
+        set_active(rows, grid, blocked, actives, sp, width, height, i, True)
 
 
 # --------------------------------------------------------------------------- rules
 @njit(inline="always", cache=True)
-def decide(rows: np.ndarray, grid: np.ndarray, actives: np.ndarray, offs: np.ndarray,
-           sp: np.ndarray, width: int, height: int, i: int, p: Params) -> None:
+def decide(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, actives: np.ndarray,
+           offs: np.ndarray, sp: np.ndarray, width: int, height: int, i: int, p: Params) -> None:
     """Rule A: be active iff ``G - N > T``, grievance ``G = H (1 - L)``, net risk ``N = R P``.
 
     Model II adds: only if a member of the other group is within vision (``offs``).
@@ -294,27 +318,29 @@ def decide(rows: np.ndarray, grid: np.ndarray, actives: np.ndarray, offs: np.nda
     c = r.cell
     legitimacy = p.legitimacy_green if r.group == GREEN else p.legitimacy_blue
     grievance = r.hardship * (1.0 - legitimacy)
-    net_risk = r.risk * arrest_probability(grid[c, COP_WINDOW], 1 + grid[c, ACTIVE_WINDOW], p)
+    cops, actives_seen = grid[WINDOWS, c, COP_WINDOW], grid[WINDOWS, c, ACTIVE_WINDOW]
+    net_risk = r.risk * arrest_probability(cops, 1 + actives_seen, p)
     active = grievance - net_risk > p.threshold
     if active and p.two_groups:
         active = count_others(rows, grid, i, offs, width, height) > 0
-    set_active(rows, grid, actives, sp, width, height, i, active)
+    set_active(rows, grid, blocked, actives, sp, width, height, i, active)
 
 
 @njit(inline="always", cache=True)
-def move(rows: np.ndarray, grid: np.ndarray, actives: np.ndarray, offs: np.ndarray,
-         sp: np.ndarray, width: int, height: int, i: int, st: np.ndarray) -> None:
+def move(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, actives: np.ndarray,
+         offs: np.ndarray, sp: np.ndarray, width: int, height: int, i: int, st: np.ndarray) -> None:
     """Rule M: move to a uniformly random unoccupied cell within vision (``offs``), if any."""
-    target = random_free_cell(rows[i].cell, offs, grid, OCCUPIED, width, height, st)
+    target = random_free_cell(rows[i].cell, offs, blocked, width, height, st)
     if target >= 0:
-        relocate(rows, grid, actives, sp, width, height, i, target)
+        relocate(rows, grid, blocked, actives, sp, width, height, i, target)
 
 
 @njit(inline="always", cache=True)
-def jail(rows: np.ndarray, grid: np.ndarray, actives: np.ndarray, sp: np.ndarray, width: int,
-         height: int, i: int, p: Params, arrests: np.ndarray, st: np.ndarray) -> None:
+def jail(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, actives: np.ndarray,
+         sp: np.ndarray, width: int, height: int, i: int, p: Params, arrests: np.ndarray,
+         st: np.ndarray) -> None:
     """Jail citizen ``i`` for a random term: 0..Jmax-1 (NetLogo ``random``), else 0..Jmax."""
-    set_active(rows, grid, actives, sp, width, height, i, False)
+    set_active(rows, grid, blocked, actives, sp, width, height, i, False)
     r = rows[i]
     arrests[r.group] += 1
     if p.variant == NETLOGO:
@@ -327,7 +353,7 @@ def jail(rows: np.ndarray, grid: np.ndarray, actives: np.ndarray, sp: np.ndarray
     elif term > 0:
         r.state = JAILED
         list_remove(rows, grid, r.cell, i)  # still on the patch, but blocks nothing
-        grid[r.cell, OCCUPIED] -= 1
+        occupy(grid, blocked, r.cell, -1)
 
 
 @njit(inline="always", cache=True)
@@ -335,7 +361,7 @@ def nth_occupant(rows: np.ndarray, grid: np.ndarray, cell: int, rank: int, group
                  wanted: int) -> int:
     """The ``rank``-th occupant of ``cell`` that is active (``wanted`` = -1) or a free citizen of
     the other group than ``group`` (``wanted`` = that other group)."""
-    j = grid[cell, HEAD]
+    j = grid[PLACE, cell, HEAD]
     while j >= 0:
         if wanted < 0:
             hit = rows[j].state == ACTIVE
@@ -350,13 +376,13 @@ def nth_occupant(rows: np.ndarray, grid: np.ndarray, cell: int, rank: int, group
 
 
 @njit(inline="always", cache=True)
-def random_active_in_vision(rows: np.ndarray, grid: np.ndarray, actives: np.ndarray,
-                            cop_offs: np.ndarray, width: int, height: int, i: int, p: Params,
-                            st: np.ndarray) -> int:
+def random_active_in_vision(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray,
+                            actives: np.ndarray, cop_offs: np.ndarray, width: int, height: int,
+                            i: int, p: Params, st: np.ndarray) -> int:
     """A uniformly random active citizen within cop ``i``'s vision, or -1. O(window)."""
     c = rows[i].cell
     if p.same_vision:
-        total = grid[c, ACTIVE_WINDOW]  # O(1) when cops and citizens see the same window
+        total = grid[WINDOWS, c, ACTIVE_WINDOW]  # O(1) when cops and citizens see the same window
     else:
         total = 0
         for k in range(cop_offs.shape[0]):
@@ -368,23 +394,25 @@ def random_active_in_vision(rows: np.ndarray, grid: np.ndarray, actives: np.ndar
 
 
 @njit(inline="always", cache=True)
-def enforce(rows: np.ndarray, grid: np.ndarray, actives: np.ndarray, cop_offs: np.ndarray,
-            sp: np.ndarray, width: int, height: int, i: int, p: Params, arrests: np.ndarray,
-            st: np.ndarray) -> None:
+def enforce(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, actives: np.ndarray,
+            cop_offs: np.ndarray, sp: np.ndarray, width: int, height: int, i: int, p: Params,
+            arrests: np.ndarray, st: np.ndarray) -> None:
     """Rule C: arrest a random active citizen within vision (NetLogo: and move onto its patch)."""
-    suspect = random_active_in_vision(rows, grid, actives, cop_offs, width, height, i, p, st)
+    suspect = random_active_in_vision(rows, grid, blocked, actives, cop_offs, width, height, i, p,
+                                      st)
     if suspect < 0:
         return
     target = rows[suspect].cell
-    jail(rows, grid, actives, sp, width, height, suspect, p, arrests, st)
+    jail(rows, grid, blocked, actives, sp, width, height, suspect, p, arrests, st)
     if p.variant == NETLOGO and target != rows[i].cell:
-        relocate(rows, grid, actives, sp, width, height, i, target)
+        relocate(rows, grid, blocked, actives, sp, width, height, i, target)
 
 
 @njit(cache=True)
-def kill_other(rows: np.ndarray, grid: np.ndarray, actives: np.ndarray, offs: np.ndarray,
-               sp: np.ndarray, width: int, height: int, i: int, killed: np.ndarray,
-               free_rows: np.ndarray, n_free: np.ndarray, st: np.ndarray) -> None:
+def kill_other(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, actives: np.ndarray,
+               offs: np.ndarray, sp: np.ndarray, width: int, height: int, i: int,
+               killed: np.ndarray, free_rows: np.ndarray, n_free: np.ndarray,
+               st: np.ndarray) -> None:
     """Model II: an active kills one random free member of the other group within vision."""
     total = count_others(rows, grid, i, offs, width, height)
     if total == 0:
@@ -396,10 +424,10 @@ def kill_other(rows: np.ndarray, grid: np.ndarray, actives: np.ndarray, offs: np
         c = shift(rows[i].cell, offs[k, 0], offs[k, 1], width, height)
         victim = nth_occupant(rows, grid, c, rank, group, other)
         if victim >= 0:
-            die(rows, grid, actives, sp, width, height, victim, free_rows, n_free)
+            die(rows, grid, blocked, actives, sp, width, height, victim, free_rows, n_free)
             killed[other] += 1
             return
-        j = grid[c, HEAD]
+        j = grid[PLACE, c, HEAD]
         while j >= 0:  # skip this cell's candidates
             if is_other(rows, j, group):
                 rank -= 1
@@ -407,13 +435,14 @@ def kill_other(rows: np.ndarray, grid: np.ndarray, actives: np.ndarray, offs: np
 
 
 @njit(inline="always", cache=True)
-def die(rows: np.ndarray, grid: np.ndarray, actives: np.ndarray, sp: np.ndarray, width: int,
-        height: int, i: int, free_rows: np.ndarray, n_free: np.ndarray) -> None:
+def die(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, actives: np.ndarray,
+        sp: np.ndarray, width: int, height: int, i: int, free_rows: np.ndarray,
+        n_free: np.ndarray) -> None:
     """Remove citizen ``i`` from the world; its row goes on the stack of free rows."""
     if rows[i].state == ACTIVE:
-        set_active(rows, grid, actives, sp, width, height, i, False)
+        set_active(rows, grid, blocked, actives, sp, width, height, i, False)
     if _occupies(rows, grid, i):  # NetLogo and paper: a jailed citizen holds no place
-        _lift(rows, grid, sp, width, height, i)
+        _lift(rows, grid, blocked, sp, width, height, i)
     rows[i].state = GONE
     free_rows[n_free[0]] = i
     n_free[0] += 1
@@ -422,7 +451,7 @@ def die(rows: np.ndarray, grid: np.ndarray, actives: np.ndarray, sp: np.ndarray,
 @njit(inline="always", cache=True)
 def _occupies(rows: np.ndarray, grid: np.ndarray, i: int) -> bool:
     """True if ``i`` is in its cell's occupant list. O(occupants of the cell)."""
-    j = grid[rows[i].cell, HEAD]
+    j = grid[PLACE, rows[i].cell, HEAD]
     while j >= 0:
         if j == i:
             return True
@@ -431,12 +460,13 @@ def _occupies(rows: np.ndarray, grid: np.ndarray, i: int) -> bool:
 
 
 @njit(cache=True)
-def clone(rows: np.ndarray, grid: np.ndarray, sp: np.ndarray, width: int, height: int, i: int,
-          free_rows: np.ndarray, n_free: np.ndarray, born: np.ndarray, st: np.ndarray) -> None:
+def clone(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, sp: np.ndarray, width: int,
+          height: int, i: int, free_rows: np.ndarray, n_free: np.ndarray, born: np.ndarray,
+          st: np.ndarray) -> None:
     """Model II: a clone of ``i`` (group, H, R; quiet, age 0) on a random free adjacent cell."""
     if n_free[0] == 0:
         return
-    target = random_free_cell(rows[i].cell, ADJACENT, grid, OCCUPIED, width, height, st)
+    target = random_free_cell(rows[i].cell, ADJACENT, blocked, width, height, st)
     if target < 0:
         return
     n_free[0] -= 1
@@ -449,16 +479,16 @@ def clone(rows: np.ndarray, grid: np.ndarray, sp: np.ndarray, width: int, height
     child.state = QUIET
     child.jail = 0
     child.age = -1  # born this tick: acts from the next tick on
-    _place(rows, grid, sp, width, height, j, target)
+    _place(rows, grid, blocked, sp, width, height, j, target)
     born[child.group] += 1
 
 
 # --------------------------------------------------------------------------- schedule
 @njit(inline="always", cache=True)
-def citizen_turn(rows: np.ndarray, grid: np.ndarray, actives: np.ndarray, offs: np.ndarray,
-                 sp: np.ndarray, width: int, height: int, i: int, p: Params,
-                 killed: np.ndarray, born: np.ndarray, aged_out: np.ndarray,
-                 free_rows: np.ndarray, n_free: np.ndarray, st: np.ndarray) -> None:
+def citizen_turn(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, actives: np.ndarray,
+                 offs: np.ndarray, sp: np.ndarray, width: int, height: int, i: int, p: Params,
+                 killed: np.ndarray, born: np.ndarray, aged_out: np.ndarray, free_rows: np.ndarray,
+                 n_free: np.ndarray, st: np.ndarray) -> None:
     """One citizen's turn, in its variant's order."""
     r = rows[i]
     if p.two_groups:
@@ -467,41 +497,41 @@ def citizen_turn(rows: np.ndarray, grid: np.ndarray, actives: np.ndarray, offs: 
         r.age += 1
         if r.age > p.max_age:
             aged_out[r.group] += 1
-            die(rows, grid, actives, sp, width, height, i, free_rows, n_free)
+            die(rows, grid, blocked, actives, sp, width, height, i, free_rows, n_free)
             return
     if p.variant == MESA:
         if r.jail > 0:
             r.jail -= 1  # serves one tick; stays ARRESTED until its next own step
             return
-        decide(rows, grid, actives, offs, sp, width, height, i, p)
+        decide(rows, grid, blocked, actives, offs, sp, width, height, i, p)
         if p.movement:
-            move(rows, grid, actives, offs, sp, width, height, i, st)
+            move(rows, grid, blocked, actives, offs, sp, width, height, i, st)
     else:
         if r.state == JAILED:
             return
         if p.movement:
-            move(rows, grid, actives, offs, sp, width, height, i, st)
-        decide(rows, grid, actives, offs, sp, width, height, i, p)
+            move(rows, grid, blocked, actives, offs, sp, width, height, i, st)
+        decide(rows, grid, blocked, actives, offs, sp, width, height, i, p)
     if p.two_groups:
         if r.state == ACTIVE:
-            kill_other(rows, grid, actives, offs, sp, width, height, i, killed, free_rows,
+            kill_other(rows, grid, blocked, actives, offs, sp, width, height, i, killed, free_rows,
                        n_free, st)
         if uniform(st) < p.clone_probability:
-            clone(rows, grid, sp, width, height, i, free_rows, n_free, born, st)
+            clone(rows, grid, blocked, sp, width, height, i, free_rows, n_free, born, st)
 
 
 @njit(inline="always", cache=True)
-def cop_turn(rows: np.ndarray, grid: np.ndarray, actives: np.ndarray, cop_offs: np.ndarray,
-             sp: np.ndarray, width: int, height: int, i: int, p: Params, arrests: np.ndarray,
-             st: np.ndarray) -> None:
+def cop_turn(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, actives: np.ndarray,
+             cop_offs: np.ndarray, sp: np.ndarray, width: int, height: int, i: int, p: Params,
+             arrests: np.ndarray, st: np.ndarray) -> None:
     """One cop's turn: Mesa arrests then moves; NetLogo and the paper move then arrest."""
     if p.variant == MESA:
-        enforce(rows, grid, actives, cop_offs, sp, width, height, i, p, arrests, st)
+        enforce(rows, grid, blocked, actives, cop_offs, sp, width, height, i, p, arrests, st)
         if p.movement:
-            move(rows, grid, actives, cop_offs, sp, width, height, i, st)
+            move(rows, grid, blocked, actives, cop_offs, sp, width, height, i, st)
     else:
-        move(rows, grid, actives, cop_offs, sp, width, height, i, st)
-        enforce(rows, grid, actives, cop_offs, sp, width, height, i, p, arrests, st)
+        move(rows, grid, blocked, actives, cop_offs, sp, width, height, i, st)
+        enforce(rows, grid, blocked, actives, cop_offs, sp, width, height, i, p, arrests, st)
 
 
 #: how many turns ahead :func:`turns` prefetches an agent's record, and its cell's row
@@ -509,29 +539,33 @@ AHEAD_AGENT, AHEAD_CELL = 16, 8
 
 
 @njit(cache=True, _nrt=False)
-def turns(rows: np.ndarray, grid: np.ndarray, actives: np.ndarray, citizen_offs: np.ndarray,
-          cop_offs: np.ndarray, sp: np.ndarray, width: int, height: int, p: Params,
-          killed: np.ndarray, born: np.ndarray, aged_out: np.ndarray, arrests: np.ndarray,
-          order: np.ndarray, free_rows: np.ndarray, n_free: np.ndarray, st: np.ndarray) -> None:
+def turns(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, actives: np.ndarray,
+          citizen_offs: np.ndarray, cop_offs: np.ndarray, sp: np.ndarray, width: int, height: int,
+          p: Params, killed: np.ndarray, born: np.ndarray, aged_out: np.ndarray,
+          arrests: np.ndarray, order: np.ndarray, free_rows: np.ndarray, n_free: np.ndarray,
+          st: np.ndarray) -> None:
     """Every agent acts once, in a fresh random order (asynchronous activation); then the
     end-of-tick bookkeeping. O(agents), plus O(window) per cop and per active that moves or
     changes state. The records of the agents next in the order, and their cells' rows, are
     prefetched: in random order nearly every record read misses the cache."""
     shuffle(order, st)
     n = order.shape[0]
+    place_rows, window_rows = grid[PLACE], grid[WINDOWS]
     for k in range(n):
         if k + AHEAD_AGENT < n:
             prefetch(rows, order[k + AHEAD_AGENT])
         if k + AHEAD_CELL < n:
-            prefetch(grid, rows[order[k + AHEAD_CELL]].cell)
+            c = rows[order[k + AHEAD_CELL]].cell
+            prefetch(place_rows, c)
+            prefetch(window_rows, c)
         i = order[k]
         if rows[i].state == GONE:
             continue
         if rows[i].kind == COP:
-            cop_turn(rows, grid, actives, cop_offs, sp, width, height, i, p, arrests, st)
+            cop_turn(rows, grid, blocked, actives, cop_offs, sp, width, height, i, p, arrests, st)
         else:
-            citizen_turn(rows, grid, actives, citizen_offs, sp, width, height, i, p, killed,
-                         born, aged_out, free_rows, n_free, st)
+            citizen_turn(rows, grid, blocked, actives, citizen_offs, sp, width, height, i, p,
+                         killed, born, aged_out, free_rows, n_free, st)
     for i in range(rows.shape[0]):
         r = rows[i]
         if r.age < 0:
@@ -543,7 +577,7 @@ def turns(rows: np.ndarray, grid: np.ndarray, actives: np.ndarray, citizen_offs:
             r.jail = 0
             r.state = QUIET
             list_push(rows, grid, r.cell, i)
-            grid[r.cell, OCCUPIED] += 1
+            occupy(grid, blocked, r.cell, 1)
 
 
 @njit(cache=True)
@@ -551,8 +585,9 @@ def tick(a: Agents, s: Space, p: Params, t: Tally, order: np.ndarray, free_rows:
          n_free: np.ndarray, st: np.ndarray) -> None:
     """One tick: every agent acts once, in a fresh random order drawn from the xoshiro256**
     state ``st`` (see :func:`turns`)."""
-    turns(a.rows, s.grid, s.actives, s.citizen_offs, s.cop_offs, s.citizen_spans, s.width,
-          s.height, p, t.killed, t.born, t.aged_out, t.arrests, order, free_rows, n_free, st)
+    turns(a.rows, s.grid, s.blocked, s.actives, s.citizen_offs, s.cop_offs, s.citizen_spans,
+          s.width, s.height, p, t.killed, t.born, t.aged_out, t.arrests, order, free_rows, n_free,
+          st)
 
 
 @njit(cache=True)
