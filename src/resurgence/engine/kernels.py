@@ -125,12 +125,6 @@ def wrap(x: int, y: int, width: int, height: int) -> int:
     return y * width + x
 
 
-@njit(inline="always", cache=True)
-def shift(cell: int, dx: int, dy: int, width: int, height: int) -> int:
-    """The cell at offset (dx, dy) from ``cell`` on the torus. O(1)."""
-    return wrap(cell % width + dx, cell // width + dy, width, height)
-
-
 def spans(offs: np.ndarray) -> np.ndarray:
     """The ``(rows, 4)`` int32 spans ``(dy, lo, hi, sign)`` of a row-convex window: adding
     ``sign`` over the cells ``(lo..hi, dy)`` of every span adds 1 over the window. Each row is
@@ -264,20 +258,21 @@ def random_free_cell(cell: int, offs: np.ndarray, blocked: np.ndarray, width: in
     would not.
     """
     n = offs.shape[0]
+    x0, y0 = cell % width, cell // width  # one division here, none per draw
     for _ in range(16):
         i = below(st, n)
-        c = shift(cell, offs[i, 0], offs[i, 1], width, height)
+        c = wrap(x0 + offs[i, 0], y0 + offs[i, 1], width, height)
         if not is_set(blocked, c):
             return c
     free = 0
     for i in range(n):
-        if not is_set(blocked, shift(cell, offs[i, 0], offs[i, 1], width, height)):
+        if not is_set(blocked, wrap(x0 + offs[i, 0], y0 + offs[i, 1], width, height)):
             free += 1
     if free == 0:
         return -1
     pick = below(st, free)
     for i in range(n):
-        c = shift(cell, offs[i, 0], offs[i, 1], width, height)
+        c = wrap(x0 + offs[i, 0], y0 + offs[i, 1], width, height)
         if not is_set(blocked, c):
             if pick == 0:
                 return c
@@ -290,8 +285,9 @@ def nth_in_window(cell: int, offs: np.ndarray, counts: np.ndarray, nth: int, wid
                   height: int) -> tuple[int, int]:
     """Walk the window around ``cell`` and return (the cell holding the ``nth`` counted item,
     its rank inside that cell). O(window)."""
+    x0, y0 = cell % width, cell // width
     for i in range(offs.shape[0]):
-        c = shift(cell, offs[i, 0], offs[i, 1], width, height)
+        c = wrap(x0 + offs[i, 0], y0 + offs[i, 1], width, height)
         k = counts[c]
         if nth < k:
             return c, nth

@@ -52,17 +52,21 @@ def build(scenario: Scenario, rng: np.random.Generator, spare_cops: bool = False
     every cell the citizens leave free) and, in Model II, for newborns."""
     cfg, grid = scenario.epstein, scenario.grid
     cells = grid.cells
+    # the placement's temporaries (8 B per cell) are freed before the world is allocated
     if cfg.variant == "mesa":  # Mesa: every cell independently citizen / cop / empty
         u = rng.random(cells)
-        citizen_cells = np.flatnonzero(u < cfg.citizen_density)
+        citizen_cells = np.flatnonzero(u < cfg.citizen_density).astype(np.int32)
         cop_cells = np.flatnonzero(
             (u >= cfg.citizen_density) & (u < cfg.citizen_density + cfg.cop_density)
-        )
+        ).astype(np.int32)
+        del u
     else:  # NetLogo: round(density x cells) of each, on distinct random cells
         n_cit = round(cfg.citizen_density * cells)
         n_cop = round(cfg.cop_density * cells)
         chosen = rng.permutation(cells)[: n_cit + n_cop]
-        cop_cells, citizen_cells = chosen[:n_cop], chosen[n_cop:]
+        cop_cells = chosen[:n_cop].astype(np.int32)
+        citizen_cells = chosen[n_cop:].astype(np.int32)
+        del chosen
     n_cit, n_cop = len(citizen_cells), len(cop_cells)
     peak_cops = max([n_cop] + [round(d * cells) for d in _series(scenario, "cop_density")])
     if spare_cops:
@@ -81,15 +85,15 @@ def build(scenario: Scenario, rng: np.random.Generator, spare_cops: bool = False
         agents.age[:n_cit] = rng.integers(0, cfg.max_age + 1, n_cit)  # Ascape: U(0, deathAge)
     agents.cell[:n_cit] = citizen_cells
     agents.cell[n_cit : n_cit + n_cop] = cop_cells
-    agents.hardship[:n_cit] = rng.random(n_cit)
-    agents.risk[:n_cit] = rng.random(n_cit)
-    state, cell = agents.state, agents.cell
+    _fill_uniform(agents.hardship[:n_cit], rng)
+    _fill_uniform(agents.risk[:n_cit], rng)
+    cell = agents.cell
 
     citizen_offs, cop_offs = vision_offsets(cfg)
     space = rules.space(grid.width, grid.height, citizen_offs, cop_offs, spans(citizen_offs))
-    on_grid = np.flatnonzero(state != rules.GONE)
-    space.head[cell[on_grid]] = on_grid  # one occupant per cell at start
-    space.occupied[cell[on_grid]] = 1
+    on_grid = n_cit + n_cop  # rows 0..on_grid-1, one per cell at start
+    space.head[cell[:on_grid]] = np.arange(on_grid, dtype=np.int32)
+    space.occupied[cell[:on_grid]] = 1
     space.blocked[:] = np.packbits(space.occupied > 0, bitorder="little")
     rebuild_windows(agents, space)
     free_rows = np.zeros(capacity, np.int32)  # a stack; Model II pushes the dead, pops newborns
@@ -108,13 +112,21 @@ def build(scenario: Scenario, rng: np.random.Generator, spare_cops: bool = False
 
 def rebuild_windows(a: rules.Agents, s: rules.Space) -> None:
     """Recompute the cop and active window fields from scratch (start, or a vision change)."""
-    cells = s.width * s.height
-    on = (a.state != rules.GONE) & (a.state != rules.JAILED)
-    cop_marks = np.bincount(a.cell[on & (a.kind == rules.COP)], minlength=cells)
-    active_marks = np.bincount(a.cell[a.state == rules.ACTIVE], minlength=cells)
-    s.actives[:] = active_marks
-    s.cop_window[:] = window_counts(cop_marks, s.citizen_offs, s.width, s.height)
-    s.active_window[:] = window_counts(active_marks, s.citizen_offs, s.width, s.height)
+    marks = np.zeros(s.width * s.height, np.int32)  # int32 temporaries: 12 B per cell at most
+    np.add.at(marks, a.cell[(a.kind == rules.COP) & (a.state != rules.GONE)], 1)
+    s.cop_window[:] = window_counts(marks, s.citizen_offs, s.width, s.height)
+    marks[:] = 0
+    np.add.at(marks, a.cell[a.state == rules.ACTIVE], 1)
+    s.actives[:] = marks
+    s.active_window[:] = window_counts(marks, s.citizen_offs, s.width, s.height)
+
+
+def _fill_uniform(out: np.ndarray, rng: np.random.Generator, chunk: int = 1 << 16) -> None:
+    """``out[:] = rng.random(len(out))``, drawn in chunks so that no full-length float64
+    temporary exists (the values are the same: the generator draws one double at a time)."""
+    for start in range(0, len(out), chunk):
+        stop = min(start + chunk, len(out))
+        out[start:stop] = rng.random(stop - start)
 
 
 def params(cfg: EpsteinConfig, citizen_offs: np.ndarray, cop_offs: np.ndarray) -> rules.Params:

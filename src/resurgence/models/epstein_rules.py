@@ -55,10 +55,10 @@ from resurgence.engine.kernels import (
     prefetch,
     random_free_cell,
     set_bit,
-    shift,
     shuffle,
     uniform,
     window_add,
+    wrap,
 )
 
 NETLOGO, MESA, PAPER = 0, 1, 2
@@ -196,9 +196,9 @@ def count_others(rows: np.ndarray, grid: np.ndarray, i: int, offs: np.ndarray, w
                  height: int) -> int:
     """Free citizens of the other group than ``i``'s within the window ``offs``. O(window)."""
     n = 0
-    c0, g = rows[i].cell, rows[i].group
+    x0, y0, g = rows[i].cell % width, rows[i].cell // width, rows[i].group
     for k in range(offs.shape[0]):
-        j = grid[PLACE, shift(c0, offs[k, 0], offs[k, 1], width, height), HEAD]
+        j = grid[PLACE, wrap(x0 + offs[k, 0], y0 + offs[k, 1], width, height), HEAD]
         while j >= 0:
             if is_other(rows, j, g):
                 n += 1
@@ -385,8 +385,9 @@ def random_active_in_vision(rows: np.ndarray, grid: np.ndarray, blocked: np.ndar
         total = grid[WINDOWS, c, ACTIVE_WINDOW]  # O(1) when cops and citizens see the same window
     else:
         total = 0
+        x0, y0 = c % width, c // width
         for k in range(cop_offs.shape[0]):
-            total += actives[shift(c, cop_offs[k, 0], cop_offs[k, 1], width, height)]
+            total += actives[wrap(x0 + cop_offs[k, 0], y0 + cop_offs[k, 1], width, height)]
     if total == 0:
         return -1
     cell, rank = nth_in_window(c, cop_offs, actives, below(st, total), width, height)
@@ -420,8 +421,9 @@ def kill_other(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, actives:
     rank = below(st, total)
     group = rows[i].group
     other = 1 - group
+    x0, y0 = rows[i].cell % width, rows[i].cell // width
     for k in range(offs.shape[0]):
-        c = shift(rows[i].cell, offs[k, 0], offs[k, 1], width, height)
+        c = wrap(x0 + offs[k, 0], y0 + offs[k, 1], width, height)
         victim = nth_occupant(rows, grid, c, rank, group, other)
         if victim >= 0:
             die(rows, grid, blocked, actives, sp, width, height, victim, free_rows, n_free)
