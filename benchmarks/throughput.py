@@ -153,13 +153,13 @@ class Stepper:
         t0 = time.perf_counter()
         for _ in range(ticks):
             tick(a, s, p, t, w.order, w.free_rows, w.n_free, w.prng)
-            census(a, c)
+            census(a.rows, c)
             for arr in t:
                 arr[:] = 0
         return time.perf_counter() - t0
 
     def census(self) -> dict[str, int]:
-        self.rules.census(self.world.agents, self.counts)
+        self.rules.census(self.world.agents.rows, self.counts)
         q, act, j = (int(x) for x in self.counts[0] + self.counts[1])
         return {"quiet": q, "active": act, "jailed": j, "cops": int(self.counts[2, 0])}
 

@@ -200,7 +200,7 @@ class EpsteinRun:
 
     def _record(self) -> None:
         counts, tally = self._counts, self._tally
-        rules.census(self.world.agents, counts)
+        rules.census(self.world.agents.rows, counts)
         row = np.zeros(15, np.int64)
         row[:3] = counts[0] + counts[1]
         row[3] = counts[2, 0]

@@ -318,9 +318,13 @@ def decide(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, actives: np.
     c = r.cell
     legitimacy = p.legitimacy_green if r.group == GREEN else p.legitimacy_blue
     grievance = r.hardship * (1.0 - legitimacy)
-    cops, actives_seen = grid[WINDOWS, c, COP_WINDOW], grid[WINDOWS, c, ACTIVE_WINDOW]
-    net_risk = r.risk * arrest_probability(cops, 1 + actives_seen, p)
-    active = grievance - net_risk > p.threshold
+    # N >= 0 (R >= 0, k >= 0), so G <= T already decides: quiet, with no exp and no read of
+    # the cell's window counts (the same result, bit for bit)
+    active = grievance > p.threshold
+    if active:
+        cops, actives_seen = grid[WINDOWS, c, COP_WINDOW], grid[WINDOWS, c, ACTIVE_WINDOW]
+        net_risk = r.risk * arrest_probability(cops, 1 + actives_seen, p)
+        active = grievance - net_risk > p.threshold
     if active and p.two_groups:
         active = count_others(rows, grid, i, offs, width, height) > 0
     set_active(rows, grid, blocked, actives, sp, width, height, i, active)
@@ -593,11 +597,10 @@ def tick(a: Agents, s: Space, p: Params, t: Tally, order: np.ndarray, free_rows:
 
 
 @njit(cache=True)
-def census(a: Agents, out: np.ndarray) -> None:
+def census(rows: np.ndarray, out: np.ndarray) -> None:
     """``out[g, state]``: citizens of group ``g`` per state (QUIET, ACTIVE, JAILED); ``out[2,0]``:
-    cops. O(agents)."""
+    cops, over the agent records ``rows`` (``Agents.rows``). O(agents)."""
     out[:] = 0
-    rows = a.rows
     for i in range(rows.shape[0]):
         st = rows[i].state
         if st == GONE:
