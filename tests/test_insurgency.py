@@ -230,6 +230,29 @@ def test_same_seed_same_run_other_seed_other_run():
     assert not a.drop(columns="seed").equals(c.drop(columns="seed"))
 
 
+def test_branch_goes_on_like_the_run_and_diverges_by_policy_only():
+    """A branch under the same scenario is the run itself (same draws); a branch under other
+    levers shares the history and then differs; other mechanisms are refused."""
+    s = scenario(ticks=40, initial_fighters=800)
+    whole = model.simulate(s, seed=5, theatre=toy_theatre())
+    r = model.InsurgencyRun(s, 5, theatre=toy_theatre())
+    for _ in range(20):
+        r.step()
+    same = r.branch(s)
+    other = r.branch(scenario(ticks=40, initial_fighters=800,
+                              timeline=[{"tick": 21, "ground_forces": 1.0}]))
+    for _ in range(20):
+        same.step()
+        other.step()
+    pd.testing.assert_frame_equal(same.frame(), whole)
+    diverged = other.frame()
+    pd.testing.assert_frame_equal(diverged.iloc[:21], whole.iloc[:21])
+    assert not diverged.iloc[21:].equals(whole.iloc[21:])
+    assert r.tick == 20  # the original is untouched
+    with pytest.raises(ValueError, match="same mechanisms"):
+        r.branch(scenario(ticks=40, initial_fighters=900))
+
+
 SCRIPT = """
 import sys
 from resurgence import Scenario, simulate

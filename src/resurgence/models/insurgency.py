@@ -10,6 +10,7 @@ enters only through the levers of the scenario's timeline.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -24,7 +25,7 @@ from resurgence.scenario.insurgency import GROUPS, InsurgencyConfig, Levers
 OUTSIDE_CELL, GOVERNMENT_CELL, CONTESTED_CELL, HELD_CELL, DESERT_BASE_CELL, SLEEPER_CELL = range(6)
 
 _STREAMS = {"citizens": 1, "posture": 2, "combat": 3, "air": 4, "attacks": 5, "foreign": 6,
-            "desertion": 7, "collateral": 8}
+            "desertion": 7, "collateral": 8, "absorb": 10}
 
 
 def neighbour_table(inside: np.ndarray) -> np.ndarray:
@@ -157,6 +158,8 @@ class InsurgencyRun:
         self.gov_present = np.zeros((len(GROUPS), self.n_gov), np.int64)
         self.damage = np.zeros(cells_n)
         self.battle = np.zeros(cells_n)
+        self.pool0 = cfg.recruitable * self.pop_cell
+        self.pool = self.pool0.copy()
 
     def _setup_forces(self, cfg: InsurgencyConfig, rng: np.random.Generator) -> None:
         cells = self.inside.size
@@ -208,6 +211,23 @@ class InsurgencyRun:
                                      source="levers")
         for k in values:
             self.changes[k][self.tick + 1:] = getattr(checked.levers, k)
+
+    def branch(self, scenario: Scenario) -> InsurgencyRun:
+        """A copy of this run, at this week, that goes on under ``scenario``'s levers.
+
+        ``scenario`` must have the same mechanisms, start and week length (a post-Mosul branch
+        of the history, say); its levers up to now are ignored. Random draws are keyed by
+        (seed, week, stream), so every branch of one run meets the same luck: the branches
+        differ by policy only (common random numbers)."""
+        same = (scenario.model, scenario.insurgency, scenario.start, scenario.tick_days) == (
+            self.scenario.model, self.cfg, self.scenario.start, self.scenario.tick_days)
+        if not same or scenario.ticks < self.tick:
+            raise ValueError("a branch needs the same mechanisms, start and week length, and "
+                             "must not end before the current week")
+        twin = copy.deepcopy(self, {id(self.theatre): self.theatre})  # theatre shared
+        twin.scenario = scenario
+        twin.changes = scenario.schedule()
+        return twin
 
     def _legitimacy_target(self, lev: Levers) -> np.ndarray:
         """``L*[g] = l0 + l_inc inclusion[g] + l_srv services - l_occ foreign_troops``."""
@@ -290,17 +310,25 @@ class InsurgencyRun:
         pay = c.volunteer_share + (1.0 - c.volunteer_share) * self.budget
         expect = c.recruit_rate / 100.0 * c.people_per_agent * self.propaganda * pay
         key = rules.stream_key(self.seed, self.tick, _STREAMS["citizens"])
+        self.pool += c.pool_renewal * (self.pool0 - self.pool)
+        avail = self.pool / np.maximum(self.pool0, 1e-9)
         rules.citizens(self.cell, self.group, self.hardship, self.risk, self.state, self.jail,
                        self.recruits, self.gov, self.legit, np.asarray(c.affinity),
-                       self.damage, self.deterrence, self.near, c.arrest_rate * self.deterrence,
+                       self.damage, self.deterrence, self.near, avail,
+                       c.arrest_rate * self.deterrence,
                        self.battle, term, int(term), c.threshold_sympathy, c.threshold_recruit,
                        expect, c.displacement_rate, c.return_rate, key)
         asked = rules.census(self.cell, self.group, self.state, self.recruits, self.gov,
                              len(GROUPS), self.n_gov, self.present, self.sym, self.act,
                              self.displaced, self.detained, self.gov_sym, self.gov_present)
+        members = int(self.terr.sum() + self.desert.sum() + self.sleeper.sum())
+        room = c.absorption * max(members, c.absorption_floor)
+        accept = 1.0 if asked <= room else room / asked
         made = rules.spawn_recruits(self.cell, self.state, self.recruits, self.gov, self.terrain,
                                     self.posture, self.icell, self.role, self.origin, self.ijail,
-                                    self.free_rows, self.n_free)
+                                    self.free_rows, self.n_free, accept,
+                                    rules.stream_key(self.seed, self.tick, _STREAMS["absorb"]),
+                                    self.pool)
         tally["recruits"] = made
         tally["recruits_asked"] = asked
 
@@ -343,13 +371,13 @@ class InsurgencyRun:
         ext = c.extortion * float(self.sleeper[self.populated].sum())
         upkeep = c.upkeep * members
         self.treasury += tax + oil + ext - upkeep
-        unpaid = 0
+        leave = c.turnover
         if self.treasury < 0.0:
             short = -self.treasury / max(upkeep, 1.0)
             self.treasury = 0.0
-            key = rules.stream_key(self.seed, self.tick, _STREAMS["desertion"])
-            unpaid = rules.desertion(self.role, c.desertion * min(1.0, short), key,
-                                     self.free_rows, self.n_free)
+            leave += c.desertion * min(1.0, short)
+        key = rules.stream_key(self.seed, self.tick, _STREAMS["desertion"])
+        unpaid = rules.desertion(self.role, leave, key, self.free_rows, self.n_free)
         self.budget = min(1.0, self.treasury / (c.reserve_weeks * c.upkeep * (members + 1)))
         km2 = float(self.held.sum()) * self.area
         gain = max(0.0, km2 - self._last_km2) / c.propaganda_ref_km2 * 100.0

@@ -76,14 +76,15 @@ def poisson(lam: float, key: np.uint64, i: int) -> int:
 # --------------------------------------------------------------------------- citizens
 @njit(parallel=True, cache=True)
 def citizens(cell, group, hardship, risk, state, jail, recruits, gov, legit, affinity,
-             damage, deterrence, near, arrest, battle, term, cap, t_s, t_r, expect,
+             damage, deterrence, near, avail, arrest, battle, term, cap, t_s, t_r, expect,
              displacement, return_rate, key):
     """Every citizen decides at once (Epstein 2002 rule A with local risk; DESIGN §2.8).
 
     Grievance ``G = min(1, H + damage) (1 - L[g, gov]) a_g``, net risk ``N = R P`` (``P`` the
     cell's deterrence); sympathiser iff ``G - N > T_s``; active supporter iff ``G - N > T_r``
     and fighters are in vision; an active supporter is arrested w.p. ``arrest[c]`` (term
-    ``U(1, term)`` weeks), else gives ``Poisson``-rounded ``expect * near[c]`` recruits.
+    ``U(1, term)`` weeks), else gives ``expect * near[c] * avail[c]`` recruits (randomly
+    rounded; ``avail`` the cell's recruitable pool left, a share).
     Detainees serve their term (capped by ``cap``: a release or a prison break); residents of a
     cell with battle deaths flee w.p. ``displacement * battle[c]``; the displaced return to quiet
     cells w.p. ``return_rate``. O(citizens), parallel, thread-count independent.
@@ -124,7 +125,7 @@ def citizens(cell, group, hardship, risk, state, jail, recruits, gov, legit, aff
                 jail[i] = 1 + int(uniform(key, i, 3) * term)
                 continue
             state[i] = ACTIVE
-            e = expect * near[c]
+            e = expect * near[c] * avail[c]
             recruits[i] = int(e + uniform(key, i, 4))
         elif net > t_s:
             state[i] = SYMPATHISER
@@ -189,17 +190,21 @@ def free_row(i, role, free_rows, n_free) -> None:
 
 @njit(cache=True)
 def spawn_recruits(cell, state, recruits, gov, terrain, posture, icell, role, origin, ijail,
-                   free_rows, n_free) -> int:
+                   free_rows, n_free, accept, key, pool) -> int:
     """Turn the recruits of active supporters into insurgent rows at their cell, in citizen
     order: territorial where the local posture is not WITHDRAW, else sleepers in
-    populated cells. O(citizens)."""
+    populated cells. Each recruit is taken w.p. ``accept`` (the organisation's absorptive
+    capacity, an independent thinning, so no place is favoured); each recruit taken leaves
+    the cell's recruitable ``pool``. O(citizens)."""
     made = 0
     for i in range(cell.shape[0]):
         k = recruits[i]
         if k == 0 or state[i] != ACTIVE:
             continue
         c = cell[i]
-        for _ in range(k):
+        for j in range(k):
+            if accept < 1.0 and uniform(key, i, j) >= accept:
+                continue
             r = new_row(role, free_rows, n_free)
             if r < 0:
                 return made
@@ -207,6 +212,7 @@ def spawn_recruits(cell, state, recruits, gov, terrain, posture, icell, role, or
             role[r] = TERRITORIAL if posture[c] != WITHDRAW else SLEEPER
             origin[r] = LOCAL
             ijail[r] = 0
+            pool[c] = max(0.0, pool[c] - 1.0)
             made += 1
     return made
 
@@ -466,7 +472,7 @@ def captives(icell, role, ijail, cap) -> int:
 
 @njit(cache=True)
 def desertion(role, rate, key, free_rows, n_free) -> int:
-    """Unpaid members leave w.p. ``rate`` per week. O(rows)."""
+    """Members leave w.p. ``rate`` per week (turnover, and desertion when unpaid). O(rows)."""
     gone = 0
     if rate <= 0.0:
         return 0

@@ -75,6 +75,17 @@ class InsurgencyConfig(BaseModel):
         "group (Sunni Arab, Shia Arab, Kurd, other)")
     recruit_rate: float = Field(0.06, ge=0, le=100, description="rho: recruits per 100 "
                                 "active supporters and week at full propaganda and treasury")
+    recruitable: float = Field(0.01, ge=0, le=1, description="share of the people of a cell "
+                               "who can ever be recruited (the susceptible pool of contagion "
+                               "models); recruits deplete it")
+    pool_renewal: float = Field(0.0005, ge=0, le=1, description="weekly renewal of the "
+                                "recruitable pool toward its full size (new cohorts: ~2.6%/yr)")
+    absorption: float = Field(0.02, ge=0, le=10, description="most recruits the organisation "
+                              "can take in a week, as a share of its members (training, "
+                              "vetting, pay): caps growth near the 1.8%/week of ISI's 2011-14 "
+                              "rebuilding (fighters.csv)")
+    absorption_floor: int = Field(500, ge=0, le=1_000_000, description="members counted at "
+                                  "least, so a small or new group can still grow")
     near_fighters: float = Field(5.0, gt=0, le=1e6, description="fighters in vision at which "
                                  "recruitment reaches its full rate")
     arrest_rate: float = Field(0.05, ge=0, le=1, description="weekly arrest probability of an "
@@ -150,6 +161,8 @@ class InsurgencyConfig(BaseModel):
                                    "reached with an empty treasury (volunteers)")
     reserve_weeks: float = Field(8.0, gt=0, le=1000, description="weeks of upkeep in the "
                                  "treasury at which the group recruits at full rate")
+    turnover: float = Field(0.0, ge=0, le=1, description="weekly chance a member leaves the "
+                            "group for good (burn-out, return to civilian life), paid or not")
     desertion: float = Field(0.02, ge=0, le=1, description="weekly desertion of unpaid members")
     hold_ratio: float = Field(1.2, gt=0, le=100, description="phi_hold")
     withdraw_ratio: float = Field(0.6, gt=0, le=100, description="phi_withdraw")
@@ -199,5 +212,5 @@ class InsurgencyConfig(BaseModel):
 
 
 #: parameters of :class:`InsurgencyConfig` that must be integers
-INT_KEYS = frozenset({"security_units", "foreign_units", "initial_fighters", "max_insurgents",
-                      "max_detention_weeks"})
+INT_KEYS = frozenset({"absorption_floor", "security_units", "foreign_units", "initial_fighters",
+                      "max_insurgents", "max_detention_weeks"})

@@ -1,0 +1,149 @@
+"""Observed patterns of Iraq 2003-2020 that a run of the insurgency model should show.
+
+Pattern-oriented modelling (Grimm et al. 2005, *Science* 310: 987-991): several weak,
+qualitative or order-of-magnitude patterns at different levels constrain a model better than
+one precise series. Each :class:`Pattern` reduces a run (the frame of
+:func:`resurgence.models.insurgency.simulate`, with dates) to one number and states the range
+the observations allow, with the source (``shared/data/*.csv``, DESIGN §2.7 S6). The observed
+series cover Iraq *and* Syria, so levels are compared loosely (ranges a factor of ~2 wide) and
+shapes (ratios, timing) tightly. :func:`score` sums the squared log-distances to the ranges: 0
+when every pattern holds. Used by ``tools/calibrate_iraq.py`` and ``tests/test_history.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Pattern:
+    name: str
+    lo: float
+    hi: float
+    measure: Callable[[pd.DataFrame], float]
+    source: str
+    log: bool = True  # distances in log10 units; else in the value's own units (years)
+
+    def value(self, df: pd.DataFrame) -> float:
+        return float(self.measure(df))
+
+    def distance(self, df: pd.DataFrame) -> float:
+        """0 inside [lo, hi], else the distance to the nearer end: in log10 units (values
+        floored at 1e-3 of ``lo`` so a zero counts as a large, finite miss), or in the value's
+        units for a linear pattern."""
+        return self.distance_of(self.value(df))
+
+    def distance_of(self, value: float) -> float:
+        if not self.log:
+            return max(self.lo - value, value - self.hi, 0.0)
+        v = max(value, 1e-3 * max(self.lo, 1e-9))
+        if v < self.lo:
+            return float(np.log10(self.lo / v))
+        if v > self.hi:
+            return float(np.log10(v / self.hi))
+        return 0.0
+
+
+def _year(df: pd.DataFrame) -> pd.Series:
+    return pd.to_datetime(df["date"]).dt.year
+
+
+def yearly(df: pd.DataFrame, col: str, how: str = "sum") -> pd.Series:
+    """``col`` per calendar year (``sum``, ``mean`` or ``max``)."""
+    return getattr(df.groupby(_year(df))[col], how)()
+
+
+def _between(df: pd.DataFrame, col: str, start: str, end: str, how: str = "mean") -> float:
+    d = pd.to_datetime(df["date"])
+    sel = df.loc[(d >= pd.Timestamp(start)) & (d < pd.Timestamp(end)), col]
+    return float(getattr(sel, how)()) if len(sel) else 0.0
+
+
+def _violence(df: pd.DataFrame) -> pd.Series:
+    """Civilian deaths per year (attacks and collateral): the measure of the Iraq Body Count
+    series, whose two peaks (2006-07, 2014-15) S6 describes."""
+    return yearly(df, "casualties_civilian")
+
+
+def _peak_ratio(first: tuple[int, int], trough: tuple[int, int]) -> Callable:
+    def measure(df: pd.DataFrame) -> float:
+        v = _violence(df)
+        peak = v.loc[first[0]:first[1]].max()
+        low = v.loc[trough[0]:trough[1]].mean()
+        return peak / max(low, 1.0)
+    return measure
+
+
+def _territory_peak_year(df: pd.DataFrame) -> float:
+    km2 = yearly(df, "territory_km2", "max")
+    return float(km2.idxmax()) if km2.max() > 0 else 2003.0
+
+
+def _members(df: pd.DataFrame) -> pd.Series:
+    return df["fighters_territorial"] + df["fighters_desert"] + df["sleepers"]
+
+
+IRAQ: tuple[Pattern, ...] = (
+    Pattern("civilian deaths 2006-07 peak / 2009-12", 1.5, 20.0, _peak_ratio((2006, 2007),
+            (2009, 2012)), "DESIGN §2.7 S6: a violence peak in 2006-07, a trough in 2009-12 "
+            "(the yearly peak over the mean of the trough years)"),
+    Pattern("civilian deaths 2014-15 peak / 2009-12", 1.5, 20.0, _peak_ratio((2014, 2015),
+            (2009, 2012)), "DESIGN §2.7 S6: a second peak in 2014-15"),
+    Pattern("year of peak territory", 2014, 2015, _territory_peak_year,
+            "DESIGN §2.7 S6; territory.csv (peak of the IHS series, Jan 2015)", log=False),
+    Pattern("peak territory km2", 25_000, 120_000,
+            lambda df: df["territory_km2"].max(),
+            "territory.csv: 90,800 km2 in Iraq and Syria (Jan 2015); about a third of Iraq"),
+    Pattern("territory 2009-12 / peak", 0.0, 0.1,
+            lambda df: _between(df, "territory_km2", "2009-01-01", "2013-01-01", "max")
+            / max(df["territory_km2"].max(), 1.0),
+            "fighters.csv: ISI at 700-1,000 fighters in 2011, no territory"),
+    Pattern("territory Jun 2017 / Jan 2015", 0.2, 0.6,
+            lambda df: _between(df, "territory_km2", "2017-06-01", "2017-07-01")
+            / max(_between(df, "territory_km2", "2015-01-01", "2015-02-01"), 1.0),
+            "territory.csv: -60% from Jan 2015 to Jun 2017 (IHS Markit)"),
+    Pattern("territory Dec 2017 / peak", 0.0, 0.1,
+            lambda df: _between(df, "territory_km2", "2017-12-01", "2018-01-01")
+            / max(df["territory_km2"].max(), 1.0),
+            "SOURCES.md: 98% of claimed land lost by end-2017; victory declared 9 Dec 2017"),
+    Pattern("field fighters 2011", 300, 3_000,
+            lambda df: _between(df.assign(f=df["fighters_territorial"] + df["fighters_desert"]),
+                                "f", "2011-01-01", "2012-01-01"),
+            "fighters.csv: AQI/ISI 700-1,000 fighters in Iraq (ISW, 2011)"),
+    Pattern("peak members 2014-15", 8_000, 40_000,
+            lambda df: _between(df.assign(m=_members(df)), "m", "2014-01-01", "2016-01-01",
+                                "max"),
+            "fighters.csv: 20,000-31,500 fighters in Iraq and Syria (CIA, Sep 2014)"),
+    Pattern("members Aug 2018", 4_000, 30_000,
+            lambda df: _between(df.assign(m=_members(df)), "m", "2018-07-01", "2018-09-01"),
+            "fighters.csv: 20,000-30,000 members incl. clandestine, Iraq and Syria (UN, 2018)"),
+    Pattern("revenue Q2 2017 / Q2 2015", 0.05, 0.4,
+            lambda df: _between(df, "income", "2017-04-01", "2017-07-01")
+            / max(_between(df, "income", "2015-04-01", "2015-07-01"), 1.0),
+            "revenue.csv: total revenue -80% from Q2 2015 to Q2 2017 (IHS Markit)"),
+    Pattern("foreign inflow H2 2016 / H1 2015", 0.02, 0.3,
+            lambda df: _between(df, "foreign_inflow", "2016-07-01", "2017-01-01")
+            / max(_between(df, "foreign_inflow", "2015-01-01", "2015-07-01"), 1e-9),
+            "foreign_fighters.csv: 1,500-2,000 a month in 2014/15, about 200 by Apr 2016"),
+)
+
+
+def score(df: pd.DataFrame, patterns: tuple[Pattern, ...] = IRAQ) -> float:
+    """Sum of squared log10 distances of the run to every pattern's range (0: all hold)."""
+    return float(sum(p.distance(df) ** 2 for p in patterns))
+
+
+def table(runs: list[pd.DataFrame], patterns: tuple[Pattern, ...] = IRAQ) -> pd.DataFrame:
+    """One row per pattern: observed range, the value in each run, and how many runs hold."""
+    rows = []
+    for p in patterns:
+        vals = [p.value(df) for df in runs]
+        rows.append({"pattern": p.name, "lo": p.lo, "hi": p.hi,
+                     "median": float(np.median(vals)),
+                     "held": sum(p.lo <= v <= p.hi for v in vals), "runs": len(runs),
+                     "source": p.source})
+    return pd.DataFrame(rows)

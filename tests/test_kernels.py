@@ -1,0 +1,170 @@
+"""The engine kernels: random draws, window spans and window updates, free-cell choice."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numba import njit
+
+from resurgence.engine.kernels import (
+    below,
+    prefetch,
+    prng_state,
+    random_free_cell,
+    shuffle,
+    spans,
+    uniform,
+    window_add,
+)
+from resurgence.engine.neighbourhood import offsets
+
+
+@njit
+def _below_counts(st, n, draws):
+    out = np.zeros(n, np.int64)
+    for _ in range(draws):
+        out[below(st, n)] += 1
+    return out
+
+
+@njit
+def _below_draws(st, n, draws):
+    out = np.empty(draws, np.int64)
+    for k in range(draws):
+        out[k] = below(st, n)
+    return out
+
+
+@njit
+def _uniforms(st, draws):
+    out = np.empty(draws)
+    for k in range(draws):
+        out[k] = uniform(st)
+    return out
+
+
+@njit
+def _free_cell_counts(cell, offs, blocked, width, height, st, draws):
+    out = np.zeros(width * height, np.int64)
+    for _ in range(draws):
+        c = random_free_cell(cell, offs, blocked, width, height, st)
+        if c >= 0:
+            out[c] += 1
+    return out
+
+
+@njit
+def _window_add(field, col, cell, sp, delta, width, height):
+    window_add(field, col, cell, sp, delta, width, height)
+
+
+@njit
+def _prefetch_all(a):
+    total = 0
+    for i in range(a.shape[0]):
+        prefetch(a, a.shape[0] - 1 - i)
+        total += a[i]
+    return total
+
+
+def chi2_ok(counts: np.ndarray) -> bool:
+    """True unless the counts reject uniformity at about 1e-6 (normal approximation)."""
+    expected = counts.sum() / len(counts)
+    chi2 = float(((counts - expected) ** 2 / expected).sum())
+    dof = len(counts) - 1
+    return chi2 < dof + 5 * np.sqrt(2 * dof)
+
+
+def test_same_generator_seed_same_state_and_draws():
+    a, b = prng_state(np.random.default_rng(5)), prng_state(np.random.default_rng(5))
+    assert a.dtype == np.uint64 and a.shape == (4,) and a.any()
+    assert np.array_equal(_uniforms(a, 50), _uniforms(b, 50))
+    assert not np.array_equal(a, prng_state(np.random.default_rng(6)))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 149, 1000, 2**31 + 11])
+def test_bounded_draws_stay_in_range_and_are_uniform(n):
+    st = prng_state(np.random.default_rng(n))
+    if n > 10_000:  # too many values to count one by one: count them in 64 equal bins
+        x = _below_draws(st, n, 64_000)
+        assert x.min() >= 0 and x.max() < n
+        assert chi2_ok(np.bincount(x * 64 // n, minlength=64))
+        return
+    counts = _below_counts(st, n, 200 * n)
+    assert counts.sum() == 200 * n
+    assert n == 1 or chi2_ok(counts)
+
+
+def test_uniform_floats_in_unit_interval_with_the_right_moments():
+    x = _uniforms(prng_state(np.random.default_rng(1)), 200_000)
+    assert x.min() >= 0.0 and x.max() < 1.0
+    assert abs(x.mean() - 0.5) < 0.005 and abs(x.var() - 1 / 12) < 0.002
+    assert chi2_ok(np.bincount((x * 50).astype(int), minlength=50))
+
+
+def test_shuffle_is_a_permutation_and_every_order_is_equally_likely():
+    st = prng_state(np.random.default_rng(2))
+    seen = {}
+    for _ in range(24_000):
+        order = np.arange(4, dtype=np.int32)
+        shuffle(order, st)
+        key = tuple(order.tolist())
+        seen[key] = seen.get(key, 0) + 1
+    assert len(seen) == 24 and all(sorted(k) == [0, 1, 2, 3] for k in seen)
+    assert chi2_ok(np.array(list(seen.values())))
+
+
+@pytest.mark.parametrize("shape", ["moore", "von_neumann", "disc"])
+@pytest.mark.parametrize("radius,centre", [(1, True), (1.7, False), (3, True), (7, False)])
+def test_window_add_over_spans_equals_adding_over_every_offset(shape, radius, centre):
+    width, height = 17, 16
+    offs = offsets(shape, radius, centre)
+    sp = spans(offs)
+    for cell in (0, 5, width - 1, width * height - 1, 8 * width + 8):
+        field = np.zeros((width * height, 2), np.int32)
+        _window_add(field, 1, cell, sp, 3, width, height)
+        expected = np.zeros(width * height, np.int32)
+        x, y = cell % width, cell // width
+        for dx, dy in offs:
+            expected[((y + dy) % height) * width + (x + dx) % width] += 3
+        assert np.array_equal(field[:, 1], expected)
+        assert not field[:, 0].any()
+
+
+def test_spans_reject_a_window_with_a_gap():
+    with pytest.raises(ValueError, match="not contiguous"):
+        spans(np.array([[-2, 0], [2, 0]], np.int32))
+
+
+def test_random_free_cell_is_uniform_over_the_free_cells_only():
+    width = height = 9
+    offs = offsets("moore", 2, False)
+    rng = np.random.default_rng(3)
+    occupied = rng.random(width * height) < 0.8
+    blocked = np.packbits(occupied, bitorder="little")
+    cell = 4 * width + 4
+    counts = _free_cell_counts(cell, offs, blocked, width, height, prng_state(rng), 60_000)
+    x, y = cell % width, cell // width
+    window = {((y + dy) % height) * width + (x + dx) % width for dx, dy in offs}
+    free = sorted(c for c in window if not occupied[c])
+    assert len(free) >= 2
+    assert set(np.flatnonzero(counts)) == set(free)
+    assert chi2_ok(counts[free])
+
+
+def test_random_free_cell_when_nearly_full_and_when_full():
+    width = height = 9
+    offs = offsets("disc", 3, True)
+    occupied = np.ones(width * height, bool)
+    blocked = np.packbits(occupied, bitorder="little")
+    st = prng_state(np.random.default_rng(4))
+    assert _free_cell_counts(40, offs, blocked, width, height, st, 10).sum() == 0
+    occupied[41] = False  # one free cell: found by the exact scan after the draws miss
+    blocked = np.packbits(occupied, bitorder="little")
+    counts = _free_cell_counts(40, offs, blocked, width, height, st, 200)
+    assert counts[41] == 200 and counts.sum() == 200
+
+
+def test_prefetch_changes_nothing():
+    a = np.arange(1000)
+    assert _prefetch_all(a) == a.sum()
