@@ -50,9 +50,11 @@ def evaluate(point: dict[str, float], seed: int, base: dict | None) -> dict[str,
     from resurgence.scenario import Scenario
     from resurgence.scenario.catalog import resolve
 
+    from resurgence.scenario.insurgency import INT_KEYS
+
     d = resolve("iraq-2003-2020").model_dump()
     d["insurgency"].update(base or {})
-    d["insurgency"].update(point)
+    d["insurgency"].update({k: round(v) if k in INT_KEYS else v for k, v in point.items()})
     df = insurgency.simulate(Scenario.from_dict(d, source="calibration"), seed=seed)
     row = {**point, "seed": seed, "score": patterns.score(df)}
     row.update({p.name: p.value(df) for p in patterns.IRAQ})
