@@ -521,7 +521,7 @@ class InsurgencyRun:
         }
         for k, g in enumerate(GROUPS):
             row[f"legitimacy_{g}"] = float(legit[k])
-        for name in ("recruits", "foreign_inflow", "attacks", "attacks_prevented",
+        for name in ("recruits", "recruits_asked", "foreign_inflow", "attacks", "attacks_prevented",
                      "casualties_attacks", "casualties_collateral", "casualties_security",
                      "insurgents_killed", "insurgents_captured", "air_killed", "released",
                      "deserted", "income_tax", "income_oil", "income_extortion", "upkeep",

@@ -1,0 +1,221 @@
+"""Claims S6, S1 and S2 of DESIGN §2.7 on the shipped Iraq scenarios (10 km cells).
+
+One ensemble serves every test: for each of SEEDS, ``iraq-2003-2020`` runs to the branch date
+(2017-07-10, Mosul retaken) and is then branched (:meth:`InsurgencyRun.branch`) into the four
+post-Mosul scenarios, each run to END. The branches of one seed share their history and their
+random draws, so they differ by policy only. ``post-mosul-military-only`` keeps the levers of
+the history after 2017, so its frame cut at 2020 is the ``iraq-2003-2020`` run. Each test
+states its ensemble size and tolerance, and shows that the opposite policy gives the opposite
+result.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from resurgence import patterns
+from resurgence.models import insurgency as model
+from resurgence.scenario import Scenario
+from resurgence.scenario.catalog import resolve
+
+SEEDS = (1, 2, 3, 4)
+BRANCH = "2017-07-10"
+END = "2025-01-01"
+POLICIES = ("military-only", "inclusion", "both", "withdrawal")
+
+
+def _weeks_until(s: Scenario, date: str) -> int:
+    return int((pd.Timestamp(date) - pd.Timestamp(s.start)).days // s.tick_days)
+
+
+def _run_to(run: model.InsurgencyRun, date: str) -> None:
+    for _ in range(_weeks_until(run.scenario, date) - run.tick):
+        run.step()
+
+
+S5_DATE = "2018-07-02"  # a year after Mosul: the air campaign goes on against the remnants
+
+
+def _variant(base: Scenario, date: str, **levers: float) -> Scenario:
+    """``base`` with one more timeline entry: ``levers`` from ``date`` on."""
+    data = base.model_dump()
+    data["timeline"] = [*data["timeline"], {"date": date, **levers}]
+    return Scenario.from_dict(data)
+
+
+@pytest.fixture(scope="module")
+def ensemble() -> dict[str, list[pd.DataFrame]]:
+    """policy -> one frame per seed, 2003-03-20 to END; "s5-precise"/"s5-blunt": the year
+    from S5_DATE of the military-only branch (300 sorties a week) at precision 0.95 or 0.2;
+    "no-mosul": to January 2018 without the Mosul operation's levers."""
+    history = resolve("iraq-2003-2020")
+    out: dict[str, list[pd.DataFrame]] = {p: [] for p in (*POLICIES, "s5-precise", "s5-blunt",
+                                                           "no-mosul")}
+    for seed in SEEDS:
+        run = model.InsurgencyRun(history, seed)
+        _run_to(run, "2016-10-10")
+        twin = run.branch(_variant(history, "2016-10-17", ground_forces=0.5, air_sorties=150))
+        _run_to(twin, "2018-01-08")
+        out["no-mosul"].append(twin.frame())
+        _run_to(run, BRANCH)
+        for p in POLICIES:
+            branch = resolve(f"post-mosul-{p}")
+            twin = run.branch(branch)
+            if p == "military-only":
+                _run_to(twin, S5_DATE)
+                for name, precision in (("s5-precise", 0.95), ("s5-blunt", 0.2)):
+                    s5 = twin.branch(_variant(branch, S5_DATE, precision=precision))
+                    for _ in range(52):
+                        s5.step()
+                    out[name].append(s5.frame().iloc[-52:])
+            _run_to(twin, END)
+            out[p].append(twin.frame())
+    return out
+
+
+def held(pattern: patterns.Pattern, runs: list[pd.DataFrame]) -> int:
+    return sum(pattern.distance(df) == 0.0 for df in runs)
+
+
+S6 = ("civilian deaths 2006-07 peak / 2009-12", "civilian deaths 2014-15 peak / 2009-12",
+      "year of peak territory", "territory 2009-12 / peak", "territory Dec 2017 / peak")
+
+
+@pytest.mark.parametrize("name", S6)
+def test_s6_history_shape(ensemble, name):
+    """S6, 4 seeds of 2003-2020: each part of the historical shape (two violence peaks around
+    a 2009-12 trough, territory peaking in 2014-15 after a territory-less 2009-12 and almost
+    gone by December 2017) holds in at least 3 of the 4 runs. Ranges and sources:
+    :data:`resurgence.patterns.IRAQ`."""
+    pattern = next(p for p in patterns.IRAQ if p.name == name)
+    runs = [df[df["date"] < "2021-01-01"] for df in ensemble["military-only"]]
+    values = [round(pattern.value(df), 3) for df in runs]
+    assert held(pattern, runs) >= 3, f"{name}: {values} vs [{pattern.lo}, {pattern.hi}]"
+
+
+def test_s6_territory_collapses_because_of_the_mosul_operation(ensemble):
+    """The opposite policy: the same runs without the 2016 Mosul operation (ground forces and
+    air sorties kept at 0.5 and 150 on 2016-10-17), 4 seeds: territory in December 2017 stays
+    above 10% of its peak in at least 3 of 4 runs, where the history collapses."""
+    base = resolve("iraq-2003-2020")
+    assert [e.values for e in base.timeline if str(e.date) == "2016-10-17"] == [
+        {"ground_forces": 0.8, "air_sorties": 300}]
+    pattern = next(p for p in patterns.IRAQ if p.name == "territory Dec 2017 / peak")
+    runs = ensemble["no-mosul"]
+    assert held(pattern, runs) <= 1, [round(pattern.value(df), 3) for df in runs]
+
+
+def _outcomes(runs: list[pd.DataFrame]) -> pd.DataFrame:
+    return pd.DataFrame([model.summarise(df, after=BRANCH) for df in runs])
+
+
+def test_s1_territorial_defeat_is_not_the_end(ensemble):
+    """S1, 4 seeds: even under Mosul-level pressure kept up to 2024, after losing over 60% of
+    its peak territory the group keeps more than 1,000 members (sleepers included; ISI's low
+    point in 2011 was 700-1,000 fighters, fighters.csv) in every year to 2024 — between 4,000
+    and 30,000 in August 2018 (the UN's 20,000-30,000 covers Iraq and Syria) — and its attacks
+    go on every year. Its return when pressure is withdrawn is the next test."""
+    aug_2018 = next(p for p in patterns.IRAQ if p.name == "members Aug 2018")
+    for df in ensemble["military-only"]:
+        assert model.summarise(df)["lost_60pct_date"] is not None
+        after = df[df["date"] >= "2018-01-01"]
+        by_year = after.groupby(pd.to_datetime(after["date"]).dt.year)
+        assert (by_year["members"].min() > 1_000).all(), by_year["members"].min().to_dict()
+        assert (by_year["attacks"].sum() > 0).all()
+        assert aug_2018.distance(df) == 0.0, aug_2018.value(df)
+
+
+def test_s1_withdrawing_pressure_brings_it_back(ensemble):
+    """S1, 4 seeds per branch: when pressure is withdrawn in 2017 while exclusion persists, the
+    group regains 25% of its peak territory by 2025 in at least 3 of 4 runs; under continued
+    pressure (the opposite policy) in at most 1."""
+    back = _outcomes(ensemble["withdrawal"])["resurgence"].sum()
+    kept = _outcomes(ensemble["military-only"])["resurgence"].sum()
+    assert back >= 3 and kept <= 1, (back, kept)
+
+
+def test_s2_inclusion_works_at_the_same_military_effort(ensemble):
+    """S2, 4 seeds per branch, same military effort (ground forces 0.8, 300 sorties): raising
+    Sunni Arab inclusion and services in 2017 cuts cumulative casualties 2017-2024 by at least
+    20% (ensemble means) and makes resurgence no more frequent."""
+    both, force = _outcomes(ensemble["both"]), _outcomes(ensemble["military-only"])
+
+    def after(runs):
+        return sum(df.loc[df["date"] >= BRANCH, ["casualties_civilian", "casualties_security"]]
+                   .to_numpy().sum() for df in runs) / len(runs)
+
+    assert after(ensemble["both"]) < 0.8 * after(ensemble["military-only"])
+    assert both["resurgence"].sum() <= force["resurgence"].sum()
+
+
+def _total(ensemble, name: str, col: str) -> float:
+    return float(sum(df[col].sum() for df in ensemble[name]))
+
+
+def test_s5_low_precision_kills_more_civilians(ensemble):
+    """S5 (first half), 4 seeds: the year from July 2018 of 300 sorties a week against the
+    remnants, at precision 0.2 against 0.95 (the same runs up to then, the same random draws
+    after): low precision kills at least 3x the civilians (ensemble totals)."""
+    assert _total(ensemble, "s5-blunt", "casualties_collateral") > 3 * _total(
+        ensemble, "s5-precise", "casualties_collateral")
+
+
+@pytest.mark.xfail(reason="does not emerge: 2,570 recruits in both arms (4 seeds): the "
+                   "collateral deaths (in sparsely peopled cells, per 1,000 residents of the "
+                   "governorate) move legitimacy and hardship too little to cross anyone's "
+                   "threshold; collateral_erosion and war_damage are not calibrated",
+                   strict=False)
+def test_s5_collateral_damage_raises_recruitment(ensemble):
+    """S5, 4 seeds, the same two arms: low precision brings more recruits offered
+    (``recruits_asked``) and taken (ensemble totals, by at least 5%)."""
+    for col in ("recruits_asked", "recruits"):
+        assert _total(ensemble, "s5-blunt", col) > 1.05 * _total(ensemble, "s5-precise", col)
+
+
+def _year_mean(df: pd.DataFrame, col: str, years: tuple[int, int]) -> float:
+    y = pd.to_datetime(df["date"]).dt.year
+    return float(df.loc[(y >= years[0]) & (y <= years[1]), col].mean())
+
+
+def test_s3_desert_share_rises_as_territory_falls(ensemble):
+    """S3, 4 seeds: the desert share of field fighters is higher in 2018-19, after the
+    territorial defeat, than in 2014-15, when the group held territory (every run, by at
+    least 0.1). The opposite policy — pressure withdrawn in 2017 — brings fighters back out of
+    the desert: their desert share in 2021-24 is lower than under continued pressure
+    (ensemble means)."""
+    for df in ensemble["military-only"]:
+        peak = _year_mean(df, "desert_share", (2014, 2015))
+        after = _year_mean(df, "desert_share", (2018, 2019))
+        assert after > peak + 0.1, (peak, after)
+    late = {p: float(pd.Series([_year_mean(df, "desert_share", (2021, 2024))
+                                for df in ensemble[p]]).mean())
+            for p in ("military-only", "withdrawal")}
+    assert late["withdrawal"] < late["military-only"], late
+
+
+@pytest.mark.xfail(reason="does not hold as measured: 364 personnel-weeks per removal in the "
+                   "desert vs 1,505 in cities (4 seeds, 2003-2020): every city garrison counts "
+                   "as effort because sleepers live in every city", strict=False)
+def test_s3_removing_an_insurgent_costs_more_in_the_desert(ensemble):
+    """S3, 4 seeds, 2003-2020: security personnel-weeks spent in cells with insurgents per
+    insurgent removed there is higher in desert cells than in urban cells (ensemble totals,
+    by at least 2x): low detection in the desert (Kress & Szechtman 2009)."""
+    runs = [df[df["date"] < "2021-01-01"] for df in ensemble["military-only"]]
+
+    def cost(where):
+        return sum(df[f"effort_{where}"].sum() for df in runs) / max(
+            1.0, sum(df[f"removed_{where}"].sum() for df in runs))
+
+    assert cost("desert") > 2 * cost("urban"), (cost("desert"), cost("urban"))
+
+
+def test_s7_losing_oil_and_taxes_cuts_territorial_capacity_more_than_attacks(ensemble):
+    """S7, 4 seeds: from 2015 (territory held) to 2018 (lost) income falls by at least 60%,
+    and territorial fighters fall by a larger share than sleeper attacks do (every run):
+    cheap attacks outlast the treasury that paid for holding ground."""
+    for df in ensemble["military-only"]:
+        ratio = {c: _year_mean(df, c, (2018, 2018)) / max(_year_mean(df, c, (2015, 2015)), 1e-9)
+                 for c in ("income", "fighters_territorial", "attacks")}
+        assert ratio["income"] < 0.4, ratio
+        assert ratio["fighters_territorial"] < ratio["attacks"], ratio
