@@ -83,8 +83,9 @@ def _territory_peak_year(df: pd.DataFrame) -> float:
     return float(km2.idxmax()) if km2.max() > 0 else 2003.0
 
 
-def _members(df: pd.DataFrame) -> pd.Series:
-    return df["fighters_territorial"] + df["fighters_desert"] + df["sleepers"]
+def _ratio(col: str, num: tuple[str, str], den: tuple[str, str], floor: float = 1.0) -> Callable:
+    """Mean of ``col`` over the dates ``num`` over its mean over ``den`` (at least ``floor``)."""
+    return lambda df: _between(df, col, *num) / max(_between(df, col, *den), floor)
 
 
 IRAQ: tuple[Pattern, ...] = (
@@ -103,8 +104,7 @@ IRAQ: tuple[Pattern, ...] = (
             / max(df["territory_km2"].max(), 1.0),
             "fighters.csv: ISI at 700-1,000 fighters in 2011, no territory"),
     Pattern("territory Jun 2017 / Jan 2015", 0.2, 0.6,
-            lambda df: _between(df, "territory_km2", "2017-06-01", "2017-07-01")
-            / max(_between(df, "territory_km2", "2015-01-01", "2015-02-01"), 1.0),
+            _ratio("territory_km2", ("2017-06-01", "2017-07-01"), ("2015-01-01", "2015-02-01")),
             "territory.csv: -60% from Jan 2015 to Jun 2017 (IHS Markit)"),
     Pattern("territory Dec 2017 / peak", 0.0, 0.1,
             lambda df: _between(df, "territory_km2", "2017-12-01", "2018-01-01")
@@ -115,19 +115,17 @@ IRAQ: tuple[Pattern, ...] = (
                                 "f", "2011-01-01", "2012-01-01"),
             "fighters.csv: AQI/ISI 700-1,000 fighters in Iraq (ISW, 2011)"),
     Pattern("peak members 2014-15", 8_000, 40_000,
-            lambda df: _between(df.assign(m=_members(df)), "m", "2014-01-01", "2016-01-01",
-                                "max"),
+            lambda df: _between(df, "members", "2014-01-01", "2016-01-01", "max"),
             "fighters.csv: 20,000-31,500 fighters in Iraq and Syria (CIA, Sep 2014)"),
     Pattern("members Aug 2018", 4_000, 30_000,
-            lambda df: _between(df.assign(m=_members(df)), "m", "2018-07-01", "2018-09-01"),
+            lambda df: _between(df, "members", "2018-07-01", "2018-09-01"),
             "fighters.csv: 20,000-30,000 members incl. clandestine, Iraq and Syria (UN, 2018)"),
     Pattern("revenue Q2 2017 / Q2 2015", 0.05, 0.4,
-            lambda df: _between(df, "income", "2017-04-01", "2017-07-01")
-            / max(_between(df, "income", "2015-04-01", "2015-07-01"), 1.0),
+            _ratio("income", ("2017-04-01", "2017-07-01"), ("2015-04-01", "2015-07-01")),
             "revenue.csv: total revenue -80% from Q2 2015 to Q2 2017 (IHS Markit)"),
     Pattern("foreign inflow H2 2016 / H1 2015", 0.02, 0.3,
-            lambda df: _between(df, "foreign_inflow", "2016-07-01", "2017-01-01")
-            / max(_between(df, "foreign_inflow", "2015-01-01", "2015-07-01"), 1e-9),
+            _ratio("foreign_inflow", ("2016-07-01", "2017-01-01"), ("2015-01-01", "2015-07-01"),
+                   1e-9),
             "foreign_fighters.csv: 1,500-2,000 a month in 2014/15, about 200 by Apr 2016"),
 )
 
