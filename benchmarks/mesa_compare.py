@@ -20,7 +20,8 @@
    (``NUMBA_NUM_THREADS=1`` unless set), after the same untimed warm-up ticks for both;
    resurgence's numba compilation is done before (warm-up call). Mesa: wall time of its
    ``model.step()`` loop (which includes its own state counting). resurgence: the loop of
-   ``resurgence.simulate`` (``tick`` + ``census`` per tick), median of 3 repetitions. The
+   ``resurgence.simulate`` (one ``epstein_rules.turns`` call per tick: the tick and its
+   census), median of 3 repetitions. The
    ratio resurgence / Mesa is the figure of the design target (DESIGN.md section 5: >= 300x,
    aim 1000x).
 

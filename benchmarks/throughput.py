@@ -11,9 +11,10 @@ Speed: one process, ``NUMBA_NUM_THREADS=1`` (set before numba is imported, unles
 says otherwise; the tick kernel is sequential anyway, only the start-up window counts use
 threads). Numba compilation is excluded: every kernel is compiled (or loaded from numba's cache)
 by a warm-up run on a small grid first. For each size the world is built, ``--warmup`` ticks
-run untimed (the opening transient), then ``ticks`` ticks are timed: the same calls as
-``resurgence.simulate``'s loop (``epstein_rules.tick`` then ``epstein_rules.census``), minus the
-DataFrame. agent-steps = agents on the grid (citizens, jailed included, plus cops) x ticks.
+run untimed (the opening transient), then ``ticks`` ticks are timed: the same kernel call as
+``resurgence.simulate``'s loop makes per tick (``epstein_rules.turns``, which runs the tick and
+takes its census), minus the DataFrame. agent-steps = agents on the grid (citizens, jailed
+included, plus cops) x ticks.
 
 Memory: (1) the bytes of every array of the world (``epstein.build``'s agents and space
 NamedTuples, activation order, free-row stack) divided by the agents; (2) in fresh child
@@ -130,7 +131,8 @@ def world_arrays(world: Any) -> list[np.ndarray]:
 
 class Stepper:
     """A built world stepped exactly as ``resurgence.models.epstein.simulate`` steps it
-    (``tick`` then ``census``, without the timeline, which these scenarios do not use)."""
+    (one ``epstein_rules.turns`` call per tick: the tick and its census; without the timeline,
+    which these scenarios do not use)."""
 
     def __init__(self, scenario: Any, seed: int) -> None:
         from resurgence.models import epstein
@@ -148,14 +150,12 @@ class Stepper:
     def run(self, ticks: int) -> float:
         """Run ``ticks`` ticks; returns the wall time in seconds."""
         w, r = self.world, self.rules
-        a, s, p, t, c = w.agents, w.space, self.params, self.tally, self.counts
-        tick, census = r.tick, r.census
+        args = r.tick_args(w.agents, w.space, self.params, self.tally, w.order, w.free_rows,
+                           w.n_free, w.prng, self.counts)
+        turns = r.turns
         t0 = time.perf_counter()
         for _ in range(ticks):
-            tick(a, s, p, t, w.order, w.free_rows, w.n_free, w.prng)
-            census(a.rows, c)
-            for arr in t:
-                arr[:] = 0
+            turns(*args)  # the tick, its census and its events: EpsteinRun.step's one call
         return time.perf_counter() - t0
 
     def census(self) -> dict[str, int]:
@@ -173,6 +173,12 @@ def warm_up(variants: list[str]) -> float:
         sc = Scenario.from_dict(scenario_dict(width=20, height=20, variant=v))
         simulate(sc, seed=0, ticks=3)
         st = Stepper(sc, 0)
+        st.run(3)
+        # worlds of more than 32,767 agents count windows in int32 (epstein_rules.window_dtype):
+        # a second compilation of the tick, done here too
+        space = st.world.space
+        wide = space.windows.astype(np.int32)
+        st.world.space = space._replace(windows=wide, cop_window=wide[0], active_window=wide[1])
         st.run(3)
     return time.perf_counter() - t0
 

@@ -77,10 +77,18 @@ def test_fields_stay_exact_through_ticks_and_cop_changes(variant, version):
     world = epstein.build(scenario, rng)
     p = epstein.params(scenario.epstein, world.space.citizen_offs, world.space.cop_offs)
     tally = rules.Tally(*(np.zeros(2, np.int64) for _ in range(4)))
+    counts, census = np.zeros((3, 3), np.int64), np.zeros((3, 3), np.int64)
+    args = rules.tick_args(world.agents, world.space, p, tally, world.order, world.free_rows,
+                           world.n_free, world.prng, counts)
     actives = 0
     for t in range(40):
-        rules.tick(world.agents, world.space, p, tally, world.order, world.free_rows,
-                   world.n_free, world.prng)
+        if t % 2:  # the one-call tick EpsteinRun uses: its census must be the census
+            rules.turns(*args)
+            rules.census(world.agents.rows, census)
+            assert np.array_equal(counts, census)
+        else:
+            rules.tick(world.agents, world.space, p, tally, world.order, world.free_rows,
+                       world.n_free, world.prng)
         if t == 20:
             epstein.set_cop_count(world, 3)
         check_world(world)

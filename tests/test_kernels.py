@@ -8,6 +8,8 @@ from numba import njit
 
 from resurgence.engine.kernels import (
     below,
+    nth_in_spans,
+    nth_in_window,
     prefetch,
     prng_state,
     random_free_cell,
@@ -54,8 +56,22 @@ def _free_cell_counts(cell, offs, blocked, width, height, st, draws):
 
 
 @njit
-def _window_add(field, col, cell, sp, delta, width, height):
-    window_add(field, col, cell, sp, delta, width, height)
+def _window_add(field, cell, sp, delta, width, height):
+    window_add(field, cell, sp, delta, width, height)
+
+
+@njit
+def _nth_both(cell, offs, sp, counts, width, height):
+    total = 0
+    for k in range(offs.shape[0]):
+        c = (((cell // width + offs[k, 1]) % height) * width + (cell % width + offs[k, 0]) % width)
+        total += counts[c]
+    out = np.empty((total + 1, 4), np.int64)
+    for nth in range(total + 1):
+        a, b = nth_in_window(cell, offs, counts, nth, width, height)
+        c, d = nth_in_spans(cell, sp, counts, nth, width, height)
+        out[nth] = a, b, c, d
+    return out
 
 
 @njit
@@ -114,21 +130,37 @@ def test_shuffle_is_a_permutation_and_every_order_is_equally_likely():
     assert chi2_ok(np.array(list(seen.values())))
 
 
-@pytest.mark.parametrize("shape", ["moore", "von_neumann", "disc"])
-@pytest.mark.parametrize("radius,centre", [(1, True), (1.7, False), (3, True), (7, False)])
+WINDOWS = pytest.mark.parametrize("shape,radius,centre", [
+    (shape, radius, centre) for shape in ("moore", "von_neumann", "disc")
+    for radius, centre in ((1, True), (1.7, False), (3, True), (7, False))])
+#: a 17x16 torus and cells at its corners, edges and middle
+WIDTH, HEIGHT = 17, 16
+CELLS = (0, 5, WIDTH - 1, WIDTH * HEIGHT - 1, 8 * WIDTH + 8)
+
+
+@WINDOWS
 def test_window_add_over_spans_equals_adding_over_every_offset(shape, radius, centre):
-    width, height = 17, 16
+    width, height = WIDTH, HEIGHT
     offs = offsets(shape, radius, centre)
-    sp = spans(offs)
-    for cell in (0, 5, width - 1, width * height - 1, 8 * width + 8):
-        field = np.zeros((width * height, 2), np.int32)
-        _window_add(field, 1, cell, sp, 3, width, height)
-        expected = np.zeros(width * height, np.int32)
-        x, y = cell % width, cell // width
-        for dx, dy in offs:
-            expected[((y + dy) % height) * width + (x + dx) % width] += 3
-        assert np.array_equal(field[:, 1], expected)
-        assert not field[:, 0].any()
+    for dtype in (np.int16, np.int32):
+        for cell in CELLS:
+            field = np.zeros(width * height, dtype)
+            _window_add(field, cell, spans(offs), 3, width, height)
+            expected = np.zeros(width * height, np.int32)
+            x, y = cell % width, cell // width
+            for dx, dy in offs:
+                expected[((y + dy) % height) * width + (x + dx) % width] += 3
+            assert np.array_equal(field, expected)
+
+
+@WINDOWS
+def test_nth_in_spans_finds_what_nth_in_window_finds(shape, radius, centre):
+    offs = offsets(shape, radius, centre)
+    counts = np.random.default_rng(5).integers(0, 3, WIDTH * HEIGHT).astype(np.int16)
+    for cell in CELLS:
+        out = _nth_both(cell, offs, spans(offs), counts, WIDTH, HEIGHT)
+        assert np.array_equal(out[:, :2], out[:, 2:])
+        assert tuple(out[-1]) == (-1, -1, -1, -1)  # past the last item: none
 
 
 def test_spans_reject_a_window_with_a_gap():

@@ -146,33 +146,39 @@ def spans(offs: np.ndarray) -> np.ndarray:
 
 
 @njit(inline="always", cache=True)
-def window_add(field: np.ndarray, col: int, cell: int, sp: np.ndarray, delta: int, width: int,
+def span_run(x0: int, y0: int, sp: np.ndarray, r: int, width: int,
+             height: int) -> tuple[int, int, int]:
+    """Span ``r`` of a window around the cell (x0, y0): (first cell of its torus row, first x,
+    last x), x possibly one width off either side (the run wraps there)."""
+    y = y0 + sp[r, 0]
+    if y < 0:
+        y += height
+    elif y >= height:
+        y -= height
+    return y * width, x0 + sp[r, 1], x0 + sp[r, 2]
+
+
+@njit(inline="always", cache=True)
+def window_add(field: np.ndarray, cell: int, sp: np.ndarray, delta: int, width: int,
                height: int) -> None:
-    """Add ``delta`` to column ``col`` of the per-cell ``field`` (cells x columns) over the
-    window (given by its :func:`spans`) around ``cell``. O(window), one contiguous run (two
-    where the torus wraps) per row."""
+    """Add ``delta`` to the per-cell count ``field`` (1-D, any integer dtype) over the window
+    (given by its :func:`spans`) around ``cell``. O(window), one contiguous run (two where the
+    torus wraps) per row."""
     x0 = cell % width
     y0 = cell // width
     for r in range(sp.shape[0]):
-        y = y0 + sp[r, 0]
-        if y < 0:
-            y += height
-        elif y >= height:
-            y -= height
-        base = y * width
-        a = x0 + sp[r, 1]
-        b = x0 + sp[r, 2]
+        base, a, b = span_run(x0, y0, sp, r, width, height)
         d = delta * sp[r, 3]
         if a < 0:
             for x in range(a + width, width):
-                field[base + x, col] += d
+                field[base + x] += d
             a = 0
         if b >= width:
             for x in range(0, b - width + 1):
-                field[base + x, col] += d
+                field[base + x] += d
             b = width - 1
         for x in range(a, b + 1):
-            field[base + x, col] += d
+            field[base + x] += d
 
 
 @njit(parallel=True, cache=True)
@@ -292,4 +298,49 @@ def nth_in_window(cell: int, offs: np.ndarray, counts: np.ndarray, nth: int, wid
         if nth < k:
             return c, nth
         nth -= k
+    return -1, -1
+
+
+@njit(inline="always", cache=True)
+def nth_in_spans(cell: int, sp: np.ndarray, counts: np.ndarray, nth: int, width: int,
+                 height: int) -> tuple[int, int]:
+    """:func:`nth_in_window` over the window given by its :func:`spans`, with the same result
+    (the offsets of a window are row-major, and so is this walk): it sums each row's run of
+    ``counts`` first (contiguous, so the loads of all rows can be in flight together) and walks
+    cell by cell only the row that holds the ``nth`` item. O(window)."""
+    x0, y0 = cell % width, cell // width
+    n_rows = sp.shape[0]
+    skip_centre = n_rows > 0 and sp[n_rows - 1, 3] < 0  # the last span removes the centre
+    if skip_centre:
+        n_rows -= 1
+    for r in range(n_rows):
+        base, a, b = span_run(x0, y0, sp, r, width, height)
+        total = 0
+        if a < 0:
+            for x in range(a + width, width):
+                total += counts[base + x]
+            a = 0
+        if b >= width:
+            for x in range(0, b - width + 1):
+                total += counts[base + x]
+            b = width - 1
+        for x in range(a, b + 1):
+            total += counts[base + x]
+        centre_row = skip_centre and sp[r, 0] == 0
+        if centre_row:
+            total -= counts[cell]
+        if nth < total:
+            for dx in range(sp[r, 1], sp[r, 2] + 1):
+                if centre_row and dx == 0:
+                    continue
+                x = x0 + dx
+                if x < 0:
+                    x += width
+                elif x >= width:
+                    x -= width
+                k = counts[base + x]
+                if nth < k:
+                    return base + x, nth
+                nth -= k
+        nth -= total
     return -1, -1

@@ -90,7 +90,8 @@ def build(scenario: Scenario, rng: np.random.Generator, spare_cops: bool = False
     cell = agents.cell
 
     citizen_offs, cop_offs = vision_offsets(cfg)
-    space = rules.space(grid.width, grid.height, citizen_offs, cop_offs, spans(citizen_offs))
+    space = rules.space(grid.width, grid.height, citizen_offs, cop_offs, spans(citizen_offs),
+                        rules.window_dtype(capacity))
     on_grid = n_cit + n_cop  # rows 0..on_grid-1, one per cell at start
     space.head[cell[:on_grid]] = np.arange(on_grid, dtype=np.int32)
     space.occupied[cell[:on_grid]] = 1
@@ -144,6 +145,9 @@ def params(cfg: EpsteinConfig, citizen_offs: np.ndarray, cop_offs: np.ndarray) -
         same_vision=same,
         clone_probability=cfg.clone_probability,
         max_age=cfg.max_age,
+        own_cell=int(bool(np.any((citizen_offs[:, 0] == 0) & (citizen_offs[:, 1] == 0)))),
+        # a rounded C / A is at most the cops in a window, with one cop per cell
+        risk_table=rules.risk_table(cfg.k, len(citizen_offs) + 2),
     )
 
 
@@ -196,11 +200,19 @@ class EpsteinRun:
         self._counts = np.zeros((3, 3), np.int64)
         self._tally = rules.Tally(*(np.zeros(2, np.int64) for _ in range(4)))
         self._rows: list[np.ndarray] = []
+        self._args = self._tick_args()
+        rules.census(self.world.agents.rows, self._counts)
         self._record()
 
+    def _tick_args(self) -> tuple:
+        w = self.world
+        return rules.tick_args(w.agents, w.space, self.params, self._tally, w.order, w.free_rows,
+                               w.n_free, w.prng, self._counts)
+
     def _record(self) -> None:
+        """Append the row of the tick just taken (its census and events are in ``_counts`` and
+        ``_tally``)."""
         counts, tally = self._counts, self._tally
-        rules.census(self.world.agents.rows, counts)
         row = np.zeros(15, np.int64)
         row[:3] = counts[0] + counts[1]
         row[3] = counts[2, 0]
@@ -209,8 +221,6 @@ class EpsteinRun:
         row[12] = tally.born.sum()
         row[13] = tally.aged_out.sum()
         row[14] = tally.arrests.sum()
-        for arr in tally:
-            arr[:] = 0
         self._rows.append(row)
 
     def step(self) -> None:
@@ -220,9 +230,7 @@ class EpsteinRun:
             updates = {k: v[t] for k, v in self.changes.items() if v[t] != v[t - 1]}
             if updates:
                 self._apply(updates)
-        w = self.world
-        rules.tick(w.agents, w.space, self.params, self._tally, w.order, w.free_rows, w.n_free,
-                   w.prng)
+        rules.turns(*self._args)  # the tick, its census and its events, in one call
         self.tick = t
         self._record()
 
@@ -235,6 +243,7 @@ class EpsteinRun:
 
     def _apply(self, updates: dict[str, float]) -> None:
         self.params, self.config = _apply(self.world, self.config, updates)
+        self._args = self._tick_args()
 
     def frame(self) -> pd.DataFrame:
         """Observables so far, one row per tick (see :func:`simulate`)."""

@@ -51,6 +51,7 @@ from numba import njit
 from resurgence.engine.kernels import (
     below,
     is_set,
+    nth_in_spans,
     nth_in_window,
     prefetch,
     random_free_cell,
@@ -82,10 +83,12 @@ AGENT = np.dtype({
     "itemsize": 32,
 })
 
-#: ``Space.grid[PLACE, cell]`` holds (HEAD, OCCUPIED), ``Space.grid[WINDOWS, cell]`` (COP_WINDOW,
-#: ACTIVE_WINDOW): 8 bytes each, so that adding over a window touches few cache lines
-PLACE, HEAD, OCCUPIED = 0, 0, 1
-WINDOWS, COP_WINDOW, ACTIVE_WINDOW = 1, 0, 1
+#: ``Space.grid[cell]`` holds (HEAD, OCCUPIED), one 8-byte row per cell;
+#: ``Space.windows[COP_WINDOW]`` and ``Space.windows[ACTIVE_WINDOW]`` are the two window count
+#: planes, each a contiguous array of its own (int16 where that is exact, see
+#: :func:`window_dtype`), so that adding over a 15-cell window row touches one or two cache lines
+HEAD, OCCUPIED = 0, 1
+COP_WINDOW, ACTIVE_WINDOW = 0, 1
 
 
 class Agents(NamedTuple):
@@ -115,28 +118,37 @@ class Space(NamedTuple):
 
     width: int
     height: int
-    grid: np.ndarray  # (2, cells, 2) int32: the four fields below (see PLACE, WINDOWS)
+    grid: np.ndarray  # (cells, 2) int32: HEAD and OCCUPIED below
     head: np.ndarray  # int32 view of grid: first occupant (-1: empty)
     occupied: np.ndarray  # int32 view of grid: occupants that block movement
-    cop_window: np.ndarray  # int32 view of grid: cops within citizen vision of the cell
-    active_window: np.ndarray  # int32 view of grid: actives within citizen vision of the cell
+    cop_window: np.ndarray  # view of windows: cops within citizen vision of the cell
+    active_window: np.ndarray  # view of windows: actives within citizen vision of the cell
     actives: np.ndarray  # int16 per cell: active citizens in the cell
     blocked: np.ndarray  # uint8 bitmap, bit per cell (little-endian): occupied > 0
     citizen_offs: np.ndarray  # (n, 2) int32: citizen vision
     cop_offs: np.ndarray  # (n, 2) int32: cop vision
     citizen_spans: np.ndarray  # (rows, 4) int32: citizen vision as spans (kernels.spans)
+    windows: np.ndarray  # (2, cells) window_dtype: the COP_WINDOW and ACTIVE_WINDOW planes
+
+
+def window_dtype(marked: int) -> np.dtype:
+    """The narrowest signed integer that holds any window count when at most ``marked`` agents
+    can be marked (cops, or citizens, that can exist at once): int16 up to 32,767, else int32.
+    A window count never exceeds the number of marked agents, so the counts stay exact."""
+    return np.dtype(np.int16) if marked <= np.iinfo(np.int16).max else np.dtype(np.int32)
 
 
 def space(width: int, height: int, citizen_offs: np.ndarray, cop_offs: np.ndarray,
-          citizen_spans: np.ndarray) -> Space:
-    """An empty torus: no occupants, all counts zero."""
-    grid = np.zeros((2, width * height, 2), np.int32)
-    grid[PLACE, :, HEAD] = -1
-    return Space(width, height, grid, grid[PLACE, :, HEAD], grid[PLACE, :, OCCUPIED],
-                 grid[WINDOWS, :, COP_WINDOW], grid[WINDOWS, :, ACTIVE_WINDOW],
+          citizen_spans: np.ndarray, dtype: type = np.int32) -> Space:
+    """An empty torus: no occupants, all counts zero; window counts of type ``dtype``."""
+    grid = np.zeros((width * height, 2), np.int32)
+    grid[:, HEAD] = -1
+    windows = np.zeros((2, width * height), dtype)
+    return Space(width, height, grid, grid[:, HEAD], grid[:, OCCUPIED],
+                 windows[COP_WINDOW], windows[ACTIVE_WINDOW],
                  np.zeros(width * height, np.int16),
                  np.zeros((width * height + 7) // 8, np.uint8), citizen_offs, cop_offs,
-                 citizen_spans)
+                 citizen_spans, windows)
 
 
 class Params(NamedTuple):
@@ -153,6 +165,8 @@ class Params(NamedTuple):
     same_vision: bool  # citizen and cop windows are the same set of offsets
     clone_probability: float
     max_age: int
+    own_cell: int  # 1 if citizen vision holds the own cell (NetLogo's disc), else 0
+    risk_table: np.ndarray  # float64: arrest_probability per integer ratio (see risk_table)
 
 
 class Tally(NamedTuple):
@@ -181,7 +195,23 @@ def arrest_probability(cops: int, actives: int, p: Params) -> float:
         ratio = np.floor(ratio)
     elif p.variant == MESA:
         ratio = np.rint(ratio)
+    else:
+        return 1.0 - np.exp(-p.k * ratio)
+    whole = int(ratio)  # an integer ratio: the value was computed once, by the same expression
+    if whole < p.risk_table.shape[0]:
+        return p.risk_table[whole]
     return 1.0 - np.exp(-p.k * ratio)
+
+
+@njit(cache=True)
+def risk_table(k: float, n: int) -> np.ndarray:
+    """``1 - exp(-k r)`` for the integer ratios ``r = 0..n-1`` (:func:`arrest_probability`
+    with NetLogo's or Mesa's rounding), computed by the same expression, so bit for bit."""
+    out = np.empty(n)
+    for r in range(n):
+        ratio = float(r)
+        out[r] = 1.0 - np.exp(-k * ratio)
+    return out
 
 
 @njit(inline="always", cache=True)
@@ -198,7 +228,7 @@ def count_others(rows: np.ndarray, grid: np.ndarray, i: int, offs: np.ndarray, w
     n = 0
     x0, y0, g = rows[i].cell % width, rows[i].cell // width, rows[i].group
     for k in range(offs.shape[0]):
-        j = grid[PLACE, wrap(x0 + offs[k, 0], y0 + offs[k, 1], width, height), HEAD]
+        j = grid[wrap(x0 + offs[k, 0], y0 + offs[k, 1], width, height), HEAD]
         while j >= 0:
             if is_other(rows, j, g):
                 n += 1
@@ -210,20 +240,20 @@ def count_others(rows: np.ndarray, grid: np.ndarray, i: int, offs: np.ndarray, w
 @njit(inline="always", cache=True)
 def list_push(rows: np.ndarray, grid: np.ndarray, cell: int, i: int) -> None:
     """Put agent ``i`` in ``cell``'s occupant list (the cell's HEAD, then ``nxt``). O(1)."""
-    rows[i].nxt = grid[PLACE, cell, HEAD]
-    grid[PLACE, cell, HEAD] = i
+    rows[i].nxt = grid[cell, HEAD]
+    grid[cell, HEAD] = i
 
 
 @njit(inline="always", cache=True)
 def list_remove(rows: np.ndarray, grid: np.ndarray, cell: int, i: int) -> None:
     """Take agent ``i`` out of ``cell``'s occupant list. O(occupants of the cell)."""
     prev = -1
-    cur = grid[PLACE, cell, HEAD]
+    cur = grid[cell, HEAD]
     while cur != i:
         prev = cur
         cur = rows[cur].nxt
     if prev < 0:
-        grid[PLACE, cell, HEAD] = rows[i].nxt
+        grid[cell, HEAD] = rows[i].nxt
     else:
         rows[prev].nxt = rows[i].nxt
     rows[i].nxt = -1
@@ -232,14 +262,15 @@ def list_remove(rows: np.ndarray, grid: np.ndarray, cell: int, i: int) -> None:
 @njit(inline="always", cache=True)
 def occupy(grid: np.ndarray, blocked: np.ndarray, cell: int, delta: int) -> None:
     """Add ``delta`` to ``cell``'s blocking occupants, keeping the ``blocked`` bitmap exact."""
-    n = grid[PLACE, cell, OCCUPIED] + delta
-    grid[PLACE, cell, OCCUPIED] = n
+    n = grid[cell, OCCUPIED] + delta
+    grid[cell, OCCUPIED] = n
     set_bit(blocked, cell, n > 0)
 
 
 @njit(inline="always", cache=True)
-def set_active(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, actives: np.ndarray,
-               sp: np.ndarray, width: int, height: int, i: int, active: bool) -> None:
+def set_active(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
+               actives: np.ndarray, sp: np.ndarray, width: int, height: int, i: int,
+               active: bool) -> None:
     """Mark citizen ``i`` active or quiet, keeping the active count fields exact."""
     r = rows[i]
     was = r.state == ACTIVE
@@ -247,13 +278,12 @@ def set_active(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, actives:
     if was != active:
         delta = 1 if active else -1
         actives[r.cell] += delta
-        window_add(grid[WINDOWS], ACTIVE_WINDOW, r.cell, sp, delta, width, height)
+        window_add(win[ACTIVE_WINDOW], r.cell, sp, delta, width, height)
 
 
 @njit(inline="always", cache=True)
-def _place(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, sp: np.ndarray, width: int,
-           height: int, i: int, cell: int) -> None:
-    """Put agent ``i`` (quiet or a cop) on ``cell``. O(window) for a cop, else O(1).
+def _put(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, i: int, cell: int) -> None:
+    """Put agent ``i`` in ``cell``'s occupant list; no window count changes. O(1).
 
     A cell's list holds exactly its blocking occupants, so a free cell's list is empty: its row
     is then written without being read (no wait for a cache miss)."""
@@ -263,57 +293,82 @@ def _place(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, sp: np.ndarr
         occupy(grid, blocked, cell, 1)
     else:
         rows[i].nxt = -1
-        grid[PLACE, cell, HEAD] = i
-        grid[PLACE, cell, OCCUPIED] = 1
+        grid[cell, HEAD] = i
+        grid[cell, OCCUPIED] = 1
         set_bit(blocked, cell, True)
-    if rows[i].kind == COP:
-        window_add(grid[WINDOWS], COP_WINDOW, cell, sp, 1, width, height)
 
 
 @njit(inline="always", cache=True)
-def _lift(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, sp: np.ndarray, width: int,
-          height: int, i: int) -> None:
-    """Take agent ``i`` off its cell (it must not be active). O(window) for a cop, else O(1)."""
+def _take(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, i: int) -> None:
+    """Take agent ``i`` out of its cell's occupant list; no window count changes."""
     cell = rows[i].cell
     list_remove(rows, grid, cell, i)
     occupy(grid, blocked, cell, -1)
+
+
+@njit(inline="always", cache=True)
+def _place(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray, sp: np.ndarray,
+           width: int, height: int, i: int, cell: int) -> None:
+    """Put agent ``i`` (quiet or a cop) on ``cell``. O(window) for a cop, else O(1)."""
+    _put(rows, grid, blocked, i, cell)
     if rows[i].kind == COP:
-        window_add(grid[WINDOWS], COP_WINDOW, cell, sp, -1, width, height)
+        window_add(win[COP_WINDOW], cell, sp, 1, width, height)
+
+
+@njit(inline="always", cache=True)
+def _lift(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray, sp: np.ndarray,
+          width: int, height: int, i: int) -> None:
+    """Take agent ``i`` off its cell (it must not be active). O(window) for a cop, else O(1)."""
+    cell = rows[i].cell
+    _take(rows, grid, blocked, i)
+    if rows[i].kind == COP:
+        window_add(win[COP_WINDOW], cell, sp, -1, width, height)
 
 
 @njit(cache=True)
 def place(a: Agents, s: Space, i: int, cell: int) -> None:
     """Put agent ``i`` (quiet or a cop) on ``cell`` (for Python-side callers)."""
-    _place(a.rows, s.grid, s.blocked, s.citizen_spans, s.width, s.height, i, cell)
+    _place(a.rows, s.grid, s.windows, s.blocked, s.citizen_spans, s.width, s.height, i, cell)
 
 
 @njit(cache=True)
 def lift(a: Agents, s: Space, i: int) -> None:
     """Take agent ``i`` off its cell (for Python-side callers)."""
-    _lift(a.rows, s.grid, s.blocked, s.citizen_spans, s.width, s.height, i)
+    _lift(a.rows, s.grid, s.windows, s.blocked, s.citizen_spans, s.width, s.height, i)
 
 
 @njit(inline="always", cache=True)
-def relocate(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, actives: np.ndarray,
-             sp: np.ndarray, width: int, height: int, i: int, target: int) -> None:
+def relocate(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
+             actives: np.ndarray, sp: np.ndarray, width: int, height: int, i: int,
+             target: int) -> None:
     """Move agent ``i`` to ``target``; O(window) if it is a cop or active, else O(1)."""
     active = rows[i].state == ACTIVE
     if active:
-        set_active(rows, grid, blocked, actives, sp, width, height, i, False)
-    _lift(rows, grid, blocked, sp, width, height, i)
-    _place(rows, grid, blocked, sp, width, height, i, target)
+        set_active(rows, grid, win, blocked, actives, sp, width, height, i, False)
+    _lift(rows, grid, win, blocked, sp, width, height, i)
+    _place(rows, grid, win, blocked, sp, width, height, i, target)
     if active:
-        set_active(rows, grid, blocked, actives, sp, width, height, i, True)
+        set_active(rows, grid, win, blocked, actives, sp, width, height, i, True)
 
 
 # --------------------------------------------------------------------------- rules
 @njit(inline="always", cache=True)
-def decide(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, actives: np.ndarray,
-           offs: np.ndarray, sp: np.ndarray, width: int, height: int, i: int, p: Params) -> None:
+def decide(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
+           actives: np.ndarray, offs: np.ndarray, sp: np.ndarray, width: int, height: int, i: int,
+           p: Params) -> None:
     """Rule A: be active iff ``G - N > T``, grievance ``G = H (1 - L)``, net risk ``N = R P``.
 
     Model II adds: only if a member of the other group is within vision (``offs``).
     """
+    active = wants_active(rows, grid, win, offs, width, height, i, p, 0)
+    set_active(rows, grid, win, blocked, actives, sp, width, height, i, active)
+
+
+@njit(inline="always", cache=True)
+def wants_active(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, offs: np.ndarray, width: int,
+                 height: int, i: int, p: Params, unseen: int) -> bool:
+    """Rule A for citizen ``i`` on its cell, whose active count is the window count plus
+    ``unseen`` (the actives the count does not hold yet; see :func:`move_then_decide`)."""
     r = rows[i]
     c = r.cell
     legitimacy = p.legitimacy_green if r.group == GREEN else p.legitimacy_blue
@@ -322,29 +377,65 @@ def decide(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, actives: np.
     # the cell's window counts (the same result, bit for bit)
     active = grievance > p.threshold
     if active:
-        cops, actives_seen = grid[WINDOWS, c, COP_WINDOW], grid[WINDOWS, c, ACTIVE_WINDOW]
+        cops, actives_seen = win[COP_WINDOW, c], win[ACTIVE_WINDOW, c] + unseen
         net_risk = r.risk * arrest_probability(cops, 1 + actives_seen, p)
         active = grievance - net_risk > p.threshold
     if active and p.two_groups:
         active = count_others(rows, grid, i, offs, width, height) > 0
-    set_active(rows, grid, blocked, actives, sp, width, height, i, active)
+    return active
 
 
 @njit(inline="always", cache=True)
-def move(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, actives: np.ndarray,
-         offs: np.ndarray, sp: np.ndarray, width: int, height: int, i: int, st: np.ndarray) -> None:
+def move_then_decide(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
+                     actives: np.ndarray, offs: np.ndarray, sp: np.ndarray, width: int, height: int,
+                     i: int, p: Params, st: np.ndarray) -> None:
+    """NetLogo and the paper: rule M (if movement is on), then rule A on the new cell.
+
+    An active citizen that moves keeps its window marks on its old cell until it has decided,
+    then moves them once (or only removes them if it goes quiet): one or two window updates
+    instead of two or three. Its decision reads the same count as if the marks had moved first:
+    the new cell lies in the old cell's window (the move is drawn from the vision ``offs``, the
+    window's own offsets), which loses the agent, and in its own window only if the window holds
+    its centre (NetLogo's disc)."""
+    r = rows[i]
+    old = r.cell
+    target = -1
+    if p.movement:
+        target = random_free_cell(old, offs, blocked, width, height, st)
+    if target < 0 or r.state != ACTIVE:
+        if target >= 0:
+            _take(rows, grid, blocked, i)
+            _put(rows, grid, blocked, i, target)
+        decide(rows, grid, win, blocked, actives, offs, sp, width, height, i, p)
+        return
+    _take(rows, grid, blocked, i)
+    _put(rows, grid, blocked, i, target)
+    stay = wants_active(rows, grid, win, offs, width, height, i, p, p.own_cell - 1)
+    actives[old] -= 1
+    window_add(win[ACTIVE_WINDOW], old, sp, -1, width, height)
+    if stay:
+        actives[target] += 1
+        window_add(win[ACTIVE_WINDOW], target, sp, 1, width, height)
+    else:
+        r.state = QUIET
+
+
+@njit(inline="always", cache=True)
+def move(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
+         actives: np.ndarray, offs: np.ndarray, sp: np.ndarray, width: int, height: int, i: int,
+         st: np.ndarray) -> None:
     """Rule M: move to a uniformly random unoccupied cell within vision (``offs``), if any."""
     target = random_free_cell(rows[i].cell, offs, blocked, width, height, st)
     if target >= 0:
-        relocate(rows, grid, blocked, actives, sp, width, height, i, target)
+        relocate(rows, grid, win, blocked, actives, sp, width, height, i, target)
 
 
 @njit(inline="always", cache=True)
-def jail(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, actives: np.ndarray,
-         sp: np.ndarray, width: int, height: int, i: int, p: Params, arrests: np.ndarray,
-         st: np.ndarray) -> None:
+def jail(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
+         actives: np.ndarray, sp: np.ndarray, width: int, height: int, i: int, p: Params,
+         arrests: np.ndarray, st: np.ndarray) -> None:
     """Jail citizen ``i`` for a random term: 0..Jmax-1 (NetLogo ``random``), else 0..Jmax."""
-    set_active(rows, grid, blocked, actives, sp, width, height, i, False)
+    set_active(rows, grid, win, blocked, actives, sp, width, height, i, False)
     r = rows[i]
     arrests[r.group] += 1
     if p.variant == NETLOGO:
@@ -365,7 +456,7 @@ def nth_occupant(rows: np.ndarray, grid: np.ndarray, cell: int, rank: int, group
                  wanted: int) -> int:
     """The ``rank``-th occupant of ``cell`` that is active (``wanted`` = -1) or a free citizen of
     the other group than ``group`` (``wanted`` = that other group)."""
-    j = grid[PLACE, cell, HEAD]
+    j = grid[cell, HEAD]
     while j >= 0:
         if wanted < 0:
             hit = rows[j].state == ACTIVE
@@ -380,13 +471,20 @@ def nth_occupant(rows: np.ndarray, grid: np.ndarray, cell: int, rank: int, group
 
 
 @njit(inline="always", cache=True)
-def random_active_in_vision(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray,
-                            actives: np.ndarray, cop_offs: np.ndarray, width: int, height: int,
-                            i: int, p: Params, st: np.ndarray) -> int:
-    """A uniformly random active citizen within cop ``i``'s vision, or -1. O(window)."""
+def random_active_in_vision(rows: np.ndarray, grid: np.ndarray, win: np.ndarray,
+                            blocked: np.ndarray, actives: np.ndarray, cop_offs: np.ndarray,
+                            sp: np.ndarray, width: int, height: int, i: int, p: Params,
+                            st: np.ndarray) -> int:
+    """A uniformly random active citizen within cop ``i``'s vision, or -1. O(window).
+
+    With ``p.same_vision`` the cop's window is the citizens' (``sp``, its spans)."""
     c = rows[i].cell
-    if p.same_vision:
-        total = grid[WINDOWS, c, ACTIVE_WINDOW]  # O(1) when cops and citizens see the same window
+    if p.same_vision:  # O(1) when cops and citizens see the same window, and a walk by rows
+        total = win[ACTIVE_WINDOW, c]
+        if total == 0:
+            return -1
+        cell, rank = nth_in_spans(c, sp, actives, below(st, total), width, height)
+        return nth_occupant(rows, grid, cell, rank, -1, -1)
     else:
         total = 0
         x0, y0 = c % width, c // width
@@ -399,24 +497,50 @@ def random_active_in_vision(rows: np.ndarray, grid: np.ndarray, blocked: np.ndar
 
 
 @njit(inline="always", cache=True)
-def enforce(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, actives: np.ndarray,
-            cop_offs: np.ndarray, sp: np.ndarray, width: int, height: int, i: int, p: Params,
-            arrests: np.ndarray, st: np.ndarray) -> None:
+def enforce(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
+            actives: np.ndarray, cop_offs: np.ndarray, sp: np.ndarray, width: int, height: int,
+            i: int, p: Params, arrests: np.ndarray, st: np.ndarray) -> None:
     """Rule C: arrest a random active citizen within vision (NetLogo: and move onto its patch)."""
-    suspect = random_active_in_vision(rows, grid, blocked, actives, cop_offs, width, height, i, p,
-                                      st)
+    suspect = random_active_in_vision(rows, grid, win, blocked, actives, cop_offs, sp, width,
+                                      height, i, p, st)
     if suspect < 0:
         return
     target = rows[suspect].cell
-    jail(rows, grid, blocked, actives, sp, width, height, suspect, p, arrests, st)
+    jail(rows, grid, win, blocked, actives, sp, width, height, suspect, p, arrests, st)
     if p.variant == NETLOGO and target != rows[i].cell:
-        relocate(rows, grid, blocked, actives, sp, width, height, i, target)
+        relocate(rows, grid, win, blocked, actives, sp, width, height, i, target)
+
+
+@njit(inline="always", cache=True)
+def move_then_enforce(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
+                      actives: np.ndarray, cop_offs: np.ndarray, sp: np.ndarray, width: int,
+                      height: int, i: int, p: Params, arrests: np.ndarray, st: np.ndarray) -> None:
+    """NetLogo and the paper: a cop's rule M, then rule C (:func:`enforce`), with its window
+    marks moved once, from where it started to where it ends: nothing reads the cop window
+    counts during its turn, so they are exact again before anyone else acts."""
+    start = rows[i].cell
+    target = random_free_cell(start, cop_offs, blocked, width, height, st)
+    if target >= 0:
+        _take(rows, grid, blocked, i)
+        _put(rows, grid, blocked, i, target)
+    suspect = random_active_in_vision(rows, grid, win, blocked, actives, cop_offs, sp, width,
+                                      height, i, p, st)
+    if suspect >= 0:
+        target = rows[suspect].cell
+        jail(rows, grid, win, blocked, actives, sp, width, height, suspect, p, arrests, st)
+        if p.variant == NETLOGO and target != rows[i].cell:
+            _take(rows, grid, blocked, i)
+            _put(rows, grid, blocked, i, target)
+    end = rows[i].cell
+    if end != start:
+        window_add(win[COP_WINDOW], start, sp, -1, width, height)
+        window_add(win[COP_WINDOW], end, sp, 1, width, height)
 
 
 @njit(cache=True)
-def kill_other(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, actives: np.ndarray,
-               offs: np.ndarray, sp: np.ndarray, width: int, height: int, i: int,
-               killed: np.ndarray, free_rows: np.ndarray, n_free: np.ndarray,
+def kill_other(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
+               actives: np.ndarray, offs: np.ndarray, sp: np.ndarray, width: int, height: int,
+               i: int, killed: np.ndarray, free_rows: np.ndarray, n_free: np.ndarray,
                st: np.ndarray) -> None:
     """Model II: an active kills one random free member of the other group within vision."""
     total = count_others(rows, grid, i, offs, width, height)
@@ -430,10 +554,10 @@ def kill_other(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, actives:
         c = wrap(x0 + offs[k, 0], y0 + offs[k, 1], width, height)
         victim = nth_occupant(rows, grid, c, rank, group, other)
         if victim >= 0:
-            die(rows, grid, blocked, actives, sp, width, height, victim, free_rows, n_free)
+            die(rows, grid, win, blocked, actives, sp, width, height, victim, free_rows, n_free)
             killed[other] += 1
             return
-        j = grid[PLACE, c, HEAD]
+        j = grid[c, HEAD]
         while j >= 0:  # skip this cell's candidates
             if is_other(rows, j, group):
                 rank -= 1
@@ -441,14 +565,14 @@ def kill_other(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, actives:
 
 
 @njit(inline="always", cache=True)
-def die(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, actives: np.ndarray,
-        sp: np.ndarray, width: int, height: int, i: int, free_rows: np.ndarray,
+def die(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
+        actives: np.ndarray, sp: np.ndarray, width: int, height: int, i: int, free_rows: np.ndarray,
         n_free: np.ndarray) -> None:
     """Remove citizen ``i`` from the world; its row goes on the stack of free rows."""
     if rows[i].state == ACTIVE:
-        set_active(rows, grid, blocked, actives, sp, width, height, i, False)
+        set_active(rows, grid, win, blocked, actives, sp, width, height, i, False)
     if _occupies(rows, grid, i):  # NetLogo and paper: a jailed citizen holds no place
-        _lift(rows, grid, blocked, sp, width, height, i)
+        _lift(rows, grid, win, blocked, sp, width, height, i)
     rows[i].state = GONE
     free_rows[n_free[0]] = i
     n_free[0] += 1
@@ -457,7 +581,7 @@ def die(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, actives: np.nda
 @njit(inline="always", cache=True)
 def _occupies(rows: np.ndarray, grid: np.ndarray, i: int) -> bool:
     """True if ``i`` is in its cell's occupant list. O(occupants of the cell)."""
-    j = grid[PLACE, rows[i].cell, HEAD]
+    j = grid[rows[i].cell, HEAD]
     while j >= 0:
         if j == i:
             return True
@@ -466,9 +590,9 @@ def _occupies(rows: np.ndarray, grid: np.ndarray, i: int) -> bool:
 
 
 @njit(cache=True)
-def clone(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, sp: np.ndarray, width: int,
-          height: int, i: int, free_rows: np.ndarray, n_free: np.ndarray, born: np.ndarray,
-          st: np.ndarray) -> None:
+def clone(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray, sp: np.ndarray,
+          width: int, height: int, i: int, free_rows: np.ndarray, n_free: np.ndarray,
+          born: np.ndarray, st: np.ndarray) -> None:
     """Model II: a clone of ``i`` (group, H, R; quiet, age 0) on a random free adjacent cell."""
     if n_free[0] == 0:
         return
@@ -485,16 +609,16 @@ def clone(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, sp: np.ndarra
     child.state = QUIET
     child.jail = 0
     child.age = -1  # born this tick: acts from the next tick on
-    _place(rows, grid, blocked, sp, width, height, j, target)
+    _place(rows, grid, win, blocked, sp, width, height, j, target)
     born[child.group] += 1
 
 
 # --------------------------------------------------------------------------- schedule
 @njit(inline="always", cache=True)
-def citizen_turn(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, actives: np.ndarray,
-                 offs: np.ndarray, sp: np.ndarray, width: int, height: int, i: int, p: Params,
-                 killed: np.ndarray, born: np.ndarray, aged_out: np.ndarray, free_rows: np.ndarray,
-                 n_free: np.ndarray, st: np.ndarray) -> None:
+def citizen_turn(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
+                 actives: np.ndarray, offs: np.ndarray, sp: np.ndarray, width: int, height: int,
+                 i: int, p: Params, killed: np.ndarray, born: np.ndarray, aged_out: np.ndarray,
+                 free_rows: np.ndarray, n_free: np.ndarray, st: np.ndarray) -> None:
     """One citizen's turn, in its variant's order."""
     r = rows[i]
     if p.two_groups:
@@ -503,41 +627,40 @@ def citizen_turn(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, active
         r.age += 1
         if r.age > p.max_age:
             aged_out[r.group] += 1
-            die(rows, grid, blocked, actives, sp, width, height, i, free_rows, n_free)
+            die(rows, grid, win, blocked, actives, sp, width, height, i, free_rows, n_free)
             return
     if p.variant == MESA:
         if r.jail > 0:
             r.jail -= 1  # serves one tick; stays ARRESTED until its next own step
             return
-        decide(rows, grid, blocked, actives, offs, sp, width, height, i, p)
+        decide(rows, grid, win, blocked, actives, offs, sp, width, height, i, p)
         if p.movement:
-            move(rows, grid, blocked, actives, offs, sp, width, height, i, st)
+            move(rows, grid, win, blocked, actives, offs, sp, width, height, i, st)
     else:
         if r.state == JAILED:
             return
-        if p.movement:
-            move(rows, grid, blocked, actives, offs, sp, width, height, i, st)
-        decide(rows, grid, blocked, actives, offs, sp, width, height, i, p)
+        move_then_decide(rows, grid, win, blocked, actives, offs, sp, width, height, i, p, st)
     if p.two_groups:
         if r.state == ACTIVE:
-            kill_other(rows, grid, blocked, actives, offs, sp, width, height, i, killed, free_rows,
+            kill_other(rows, grid, win, blocked, actives, offs, sp, width, height, i, killed,
+                       free_rows,
                        n_free, st)
         if uniform(st) < p.clone_probability:
-            clone(rows, grid, blocked, sp, width, height, i, free_rows, n_free, born, st)
+            clone(rows, grid, win, blocked, sp, width, height, i, free_rows, n_free, born, st)
 
 
 @njit(inline="always", cache=True)
-def cop_turn(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, actives: np.ndarray,
-             cop_offs: np.ndarray, sp: np.ndarray, width: int, height: int, i: int, p: Params,
-             arrests: np.ndarray, st: np.ndarray) -> None:
+def cop_turn(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
+             actives: np.ndarray, cop_offs: np.ndarray, sp: np.ndarray, width: int, height: int,
+             i: int, p: Params, arrests: np.ndarray, st: np.ndarray) -> None:
     """One cop's turn: Mesa arrests then moves; NetLogo and the paper move then arrest."""
     if p.variant == MESA:
-        enforce(rows, grid, blocked, actives, cop_offs, sp, width, height, i, p, arrests, st)
+        enforce(rows, grid, win, blocked, actives, cop_offs, sp, width, height, i, p, arrests, st)
         if p.movement:
-            move(rows, grid, blocked, actives, cop_offs, sp, width, height, i, st)
+            move(rows, grid, win, blocked, actives, cop_offs, sp, width, height, i, st)
     else:
-        move(rows, grid, blocked, actives, cop_offs, sp, width, height, i, st)
-        enforce(rows, grid, blocked, actives, cop_offs, sp, width, height, i, p, arrests, st)
+        move_then_enforce(rows, grid, win, blocked, actives, cop_offs, sp, width, height, i, p,
+                          arrests, st)
 
 
 #: how many turns ahead :func:`turns` prefetches an agent's record, and its cell's row
@@ -545,55 +668,90 @@ AHEAD_AGENT, AHEAD_CELL = 16, 8
 
 
 @njit(cache=True, _nrt=False)
-def turns(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, actives: np.ndarray,
-          citizen_offs: np.ndarray, cop_offs: np.ndarray, sp: np.ndarray, width: int, height: int,
-          p: Params, killed: np.ndarray, born: np.ndarray, aged_out: np.ndarray,
-          arrests: np.ndarray, order: np.ndarray, free_rows: np.ndarray, n_free: np.ndarray,
-          st: np.ndarray) -> None:
-    """Every agent acts once, in a fresh random order (asynchronous activation); then the
-    end-of-tick bookkeeping. O(agents), plus O(window) per cop and per active that moves or
+def turns(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
+          actives: np.ndarray, citizen_offs: np.ndarray, cop_offs: np.ndarray, sp: np.ndarray,
+          width: int, height: int, p: Params, killed: np.ndarray, born: np.ndarray,
+          aged_out: np.ndarray, arrests: np.ndarray, order: np.ndarray, free_rows: np.ndarray,
+          n_free: np.ndarray, st: np.ndarray, counts: np.ndarray) -> None:
+    """One tick: every agent acts once, in a fresh random order (asynchronous activation); then
+    the end-of-tick bookkeeping, which also takes the census into ``counts`` (as
+    :func:`census`). The tally arrays (``killed`` ... ``arrests``) count this tick's events
+    only: they are zeroed first. O(agents), plus O(window) per cop and per active that moves or
     changes state. The records of the agents next in the order, and their cells' rows, are
-    prefetched: in random order nearly every record read misses the cache."""
+    prefetched: in random order nearly every record read misses the cache.
+
+    :func:`tick_args` gives the arguments for a world: one call per tick, with bare arrays
+    (unboxing the NamedTuples costs a few microseconds per call)."""
+    for g in range(2):
+        killed[g] = 0
+        born[g] = 0
+        aged_out[g] = 0
+        arrests[g] = 0
     shuffle(order, st)
     n = order.shape[0]
-    place_rows, window_rows = grid[PLACE], grid[WINDOWS]
+    cop_win, active_win = win[COP_WINDOW], win[ACTIVE_WINDOW]
     for k in range(n):
         if k + AHEAD_AGENT < n:
             prefetch(rows, order[k + AHEAD_AGENT])
         if k + AHEAD_CELL < n:
             c = rows[order[k + AHEAD_CELL]].cell
-            prefetch(place_rows, c)
-            prefetch(window_rows, c)
+            prefetch(grid, c)
+            prefetch(cop_win, c)
+            prefetch(active_win, c)
         i = order[k]
         if rows[i].state == GONE:
             continue
         if rows[i].kind == COP:
-            cop_turn(rows, grid, blocked, actives, cop_offs, sp, width, height, i, p, arrests, st)
+            cop_turn(rows, grid, win, blocked, actives, cop_offs, sp, width, height, i, p, arrests,
+                     st)
         else:
-            citizen_turn(rows, grid, blocked, actives, citizen_offs, sp, width, height, i, p,
+            citizen_turn(rows, grid, win, blocked, actives, citizen_offs, sp, width, height, i, p,
                          killed, born, aged_out, free_rows, n_free, st)
+    for g in range(3):
+        for s in range(3):
+            counts[g, s] = 0
     for i in range(rows.shape[0]):
         r = rows[i]
         if r.age < 0:
             r.age = 0
-        if p.variant == MESA or r.state != JAILED:
+        if p.variant != MESA and r.state == JAILED:
+            r.jail -= 1  # NetLogo: every term falls after all turtles have acted
+            if r.jail <= 0:
+                r.jail = 0
+                r.state = QUIET
+                list_push(rows, grid, r.cell, i)
+                occupy(grid, blocked, r.cell, 1)
+        s = r.state
+        if s == GONE:
             continue
-        r.jail -= 1  # NetLogo: every term falls after all turtles have acted
-        if r.jail <= 0:
-            r.jail = 0
-            r.state = QUIET
-            list_push(rows, grid, r.cell, i)
-            occupy(grid, blocked, r.cell, 1)
+        if r.kind == COP:
+            counts[2, 0] += 1
+        else:
+            counts[r.group, s] += 1
+
+
+def tick_args(a: Agents, s: Space, p: Params, t: Tally, order: np.ndarray, free_rows: np.ndarray,
+              n_free: np.ndarray, st: np.ndarray, counts: np.ndarray) -> tuple:
+    """The arguments of :func:`turns` for a world (rebuild them when ``s`` or ``p`` change)."""
+    return (a.rows, s.grid, s.windows, s.blocked, s.actives, s.citizen_offs, s.cop_offs,
+            s.citizen_spans, s.width, s.height, p, t.killed, t.born, t.aged_out, t.arrests, order,
+            free_rows, n_free, st, counts)
 
 
 @njit(cache=True)
 def tick(a: Agents, s: Space, p: Params, t: Tally, order: np.ndarray, free_rows: np.ndarray,
          n_free: np.ndarray, st: np.ndarray) -> None:
-    """One tick: every agent acts once, in a fresh random order drawn from the xoshiro256**
-    state ``st`` (see :func:`turns`)."""
-    turns(a.rows, s.grid, s.blocked, s.actives, s.citizen_offs, s.cop_offs, s.citizen_spans,
-          s.width, s.height, p, t.killed, t.born, t.aged_out, t.arrests, order, free_rows, n_free,
-          st)
+    """One tick (see :func:`turns`), adding its events to the tally ``t``."""
+    counts = np.zeros((3, 3), np.int64)
+    killed, born = np.zeros(2, np.int64), np.zeros(2, np.int64)
+    aged_out, arrests = np.zeros(2, np.int64), np.zeros(2, np.int64)
+    turns(a.rows, s.grid, s.windows, s.blocked, s.actives, s.citizen_offs, s.cop_offs,
+          s.citizen_spans, s.width, s.height, p, killed, born, aged_out, arrests, order,
+          free_rows, n_free, st, counts)
+    t.killed[:] += killed
+    t.born[:] += born
+    t.aged_out[:] += aged_out
+    t.arrests[:] += arrests
 
 
 @njit(cache=True)
