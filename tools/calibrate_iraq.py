@@ -49,7 +49,6 @@ def evaluate(point: dict[str, float], seed: int, base: dict | None) -> dict[str,
     from resurgence.models import insurgency
     from resurgence.scenario import Scenario
     from resurgence.scenario.catalog import resolve
-
     from resurgence.scenario.insurgency import INT_KEYS
 
     d = resolve("iraq-2003-2020").model_dump()
