@@ -356,12 +356,14 @@ def ground_combat(icell, role, ijail, power, cover, pdet, alpha, beta, sleeper_e
     removed w.p. ``1 - exp(-alpha p_det E / (E + K_c))``, ``K_c`` the personnel that cover the
     cell halfway (``cover``: residents and area to search); removed fighters are captured w.p.
     ``capture`` (detained for ``U(1, term)`` weeks), else killed. Security casualties are
-    ``Poisson(beta x engaged fighters)`` per cell. Effort (personnel-weeks in cells with
-    insurgents) and removals are tallied by terrain. Returns (insurgents killed, captured,
+    ``Poisson(beta x engaged fighters)`` per cell. Effort (personnel-weeks in cells with field
+    fighters — territorial or desert, not sleepers) and the removals of field fighters are
+    tallied by terrain: the cost of removing a fighter. Returns (insurgents killed, captured,
     security killed). O(rows + cells).
     """
     killed = 0
     captured = 0
+    hunted = np.zeros(engaged.shape[0], np.bool_)
     for c in range(engaged.shape[0]):
         engaged[c] = 0.0
     for i in range(icell.shape[0]):
@@ -374,9 +376,12 @@ def ground_combat(icell, role, ijail, power, cover, pdet, alpha, beta, sleeper_e
         e = power[c]
         if e <= 0.0:
             continue
+        if r != SLEEPER:
+            hunted[c] = True
         q = 1.0 - np.exp(-alpha * pdet[c] * expo * e / (e + cover[c]))
         if uniform(key, i, 0) < q:
-            removed_by_terrain[terrain[c]] += 1
+            if r != SLEEPER:
+                removed_by_terrain[terrain[c]] += 1
             killed_cell[c] += 1.0
             if uniform(key, i, 1) < capture:
                 role[i] = CAPTIVE
@@ -388,7 +393,8 @@ def ground_combat(icell, role, ijail, power, cover, pdet, alpha, beta, sleeper_e
     sec = 0
     for c in range(engaged.shape[0]):
         if engaged[c] > 0.0 and power[c] > 0.0:
-            effort_by_terrain[terrain[c]] += power[c]
+            if hunted[c]:
+                effort_by_terrain[terrain[c]] += power[c]
             lost = poisson(beta * engaged[c] * min(1.0, power[c] / 100.0), key, 1_000_000_000 + c)
             lost = min(lost, int(power[c]))
             sec += lost
