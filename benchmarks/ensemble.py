@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 
+from _machine import cpu_model
 from resurgence import __version__, simulate
 from resurgence.experiments import Experiment, make_plan, sweep
 from resurgence.experiments.worker import single_threaded
@@ -63,14 +64,7 @@ keep = ["mean_active_share", "peak_active", "outbursts"]
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     mem = psutil.virtual_memory().total / 2**30
     return (f"{cpu}; {os.cpu_count()} cores; {mem:.0f} GiB; Python {platform.python_version()}; "
             f"numpy {np.__version__}; resurgence {__version__}; {platform.platform()}")

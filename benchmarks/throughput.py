@@ -52,6 +52,8 @@ from typing import Any
 
 import numpy as np
 
+from _machine import cpu_model
+
 ROOT = Path(__file__).resolve().parent.parent
 RUN2 = ROOT / "scenarios" / "epstein-run-2.toml"
 
@@ -84,14 +86,7 @@ def machine_info() -> dict[str, Any]:
     """CPU model, cores, load, Python and library versions."""
     import numba
 
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     try:
         load = os.getloadavg()
     except OSError:

@@ -37,7 +37,7 @@ keep = ["mean_active_share", "outbursts"]
 """
 
 SCENARIO = """
-ticks = 1000
+ticks = 20000  # long enough that kills land mid-sweep with the fast kernels
 [grid]
 width = 20
 height = 20

@@ -148,22 +148,20 @@ class Catalog:
     def reconcile(self) -> set[str]:
         """Make the catalog list exactly the run files present; return their run ids.
         O(files) to list, plus a footer read for each file the catalog did not know."""
-        try:
+        def sync() -> set[str]:
             con = self._connect(read_only=False)
             try:
-                present = _sync(con, self.folder)
+                found = _sync(con, self.folder)
                 _views(con, self.folder)
+                return found
             finally:
                 con.close()
+
+        try:
+            return sync()
         except Exception:  # a catalog broken by a kill during a write: rebuild it
             self._set_aside()
-            con = self._connect(read_only=False)
-            try:
-                present = _sync(con, self.folder)
-                _views(con, self.folder)
-            finally:
-                con.close()
-        return present
+            return sync()
 
     def add(self, records: Iterable[dict[str, Any]]) -> None:
         """Insert finished runs (records returned by the workers)."""
