@@ -19,9 +19,10 @@
    200x200 (Mesa's runs are kept short on the larger grids), sequentially, one process each
    (``NUMBA_NUM_THREADS=1`` unless set), after the same untimed warm-up ticks for both;
    resurgence's numba compilation is done before (warm-up call). Mesa: wall time of its
-   ``model.step()`` loop (which includes its own state counting). resurgence: the loop of
-   ``resurgence.simulate`` (one ``epstein_rules.turns`` call per tick: the tick and its
-   census), median of 3 repetitions. The
+   ``model.step()`` loop (which includes its own state counting). resurgence: what
+   ``resurgence.simulate`` runs, ``EpsteinRun.advance`` (one ``epstein_rules.turns`` call for
+   up to ``epstein.CHUNK_AGENT_STEPS`` agent-steps: every timed tick here, each with its census
+   and record), minus building the DataFrame; median of 3 repetitions. The
    ratio resurgence / Mesa is the figure of the design target (DESIGN.md section 5: >= 300x,
    aim 1000x).
 

@@ -11,10 +11,11 @@ Speed: one process, ``NUMBA_NUM_THREADS=1`` (set before numba is imported, unles
 says otherwise; the tick kernel is sequential anyway, only the start-up window counts use
 threads). Numba compilation is excluded: every kernel is compiled (or loaded from numba's cache)
 by a warm-up run on a small grid first. For each size the world is built, ``--warmup`` ticks
-run untimed (the opening transient), then ``ticks`` ticks are timed: the same kernel call as
-``resurgence.simulate``'s loop makes per tick (``epstein_rules.turns``, which runs the tick and
-takes its census), minus the DataFrame. agent-steps = agents on the grid (citizens, jailed
-included, plus cops) x ticks.
+run untimed (the opening transient), then ``ticks`` ticks are timed: what
+``resurgence.simulate`` runs, ``EpsteinRun.advance`` (one ``epstein_rules.turns`` call for all
+the ticks up to ``epstein.CHUNK_AGENT_STEPS`` agent-steps, at least one tick per call; each tick
+with its census and record), minus building the DataFrame at the end. agent-steps = agents on
+the grid (citizens, jailed included, plus cops) x ticks.
 After them, ``STEADY_TICKS`` more ticks are timed once at least ``STEADY_AFTER`` ticks have run
 (Run 2's opening outburst is over by then) and printed apart, labelled as informative: the
 targets are checked on the ticks above only.
@@ -131,32 +132,26 @@ def world_arrays(world: Any) -> list[np.ndarray]:
 
 
 class Stepper:
-    """A built world stepped exactly as ``resurgence.models.epstein.simulate`` steps it
-    (one ``epstein_rules.turns`` call per tick: the tick and its census; without the timeline,
-    which these scenarios do not use)."""
+    """A run stepped exactly as ``resurgence.models.epstein.simulate`` steps it: an
+    ``EpsteinRun``, advanced by ``EpsteinRun.advance`` (the ticks up to the next timeline change,
+    which these scenarios do not have, in one ``epstein_rules.turns`` call per chunk of
+    ``epstein.CHUNK_AGENT_STEPS`` agent-steps, each tick with its census and record)."""
 
     def __init__(self, scenario: Any, seed: int) -> None:
         from resurgence.models import epstein
         from resurgence.models import epstein_rules as rules
 
         self.rules = rules
-        self.rng = np.random.default_rng(seed)
-        self.world = epstein.build(scenario, self.rng)
-        space = self.world.space
-        self.params = epstein.params(scenario.epstein, space.citizen_offs, space.cop_offs)
-        self.tally = rules.Tally(*(np.zeros(2, np.int64) for _ in range(4)))
+        self.sim = epstein.EpsteinRun(scenario, seed)
+        self.world = self.sim.world
         self.counts = np.zeros((3, 3), np.int64)
         self.agents = int(np.count_nonzero(self.world.agents.state != rules.GONE))
 
     def run(self, ticks: int) -> float:
         """Run ``ticks`` ticks; returns the wall time in seconds."""
-        w, r = self.world, self.rules
-        args = r.tick_args(w.agents, w.space, self.params, self.tally, w.order, w.free_rows,
-                           w.n_free, w.prng, self.counts)
-        turns = r.turns
+        advance = self.sim.advance
         t0 = time.perf_counter()
-        for _ in range(ticks):
-            turns(*args)  # the tick, its census and its events: EpsteinRun.step's one call
+        advance(ticks)  # what resurgence.simulate runs, minus building the DataFrame at the end
         return time.perf_counter() - t0
 
     def census(self) -> dict[str, int]:
@@ -180,6 +175,7 @@ def warm_up(variants: list[str]) -> float:
         space = st.world.space
         wide = space.windows.astype(np.int32)
         st.world.space = space._replace(windows=wide, cop_window=wide[0], active_window=wide[1])
+        st.sim._args = st.sim._tick_args()
         st.run(3)
     return time.perf_counter() - t0
 

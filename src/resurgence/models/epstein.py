@@ -8,6 +8,7 @@ the observables.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -173,6 +174,10 @@ def set_cop_count(world: World, target: int) -> None:
 
 OBSERVABLES_I = ("quiet", "active", "jailed")
 
+#: :meth:`EpsteinRun.advance` runs at most this many agent-steps (and at least one tick) per
+#: kernel call: about 0.1 s, so that ``on_tick`` progress stays live and a record block small
+CHUNK_AGENT_STEPS = 1 << 20
+
 #: codes of :meth:`EpsteinRun.cell_states` (what a map shows in a cell)
 EMPTY, QUIET_CELL, ACTIVE_CELL, JAILED_CELL, COP_CELL, QUIET_GREEN, ACTIVE_GREEN = range(7)
 
@@ -197,42 +202,52 @@ class EpsteinRun:
         self.params = params(self.config, self.world.space.citizen_offs,
                              self.world.space.cop_offs)
         self.tick = 0
+        #: ticks at which the timeline changes a parameter (tick 0 is the start, above)
+        self._change_ticks = [t for t in range(1, len(next(iter(self.changes.values()), [])))
+                              if any(v[t] != v[t - 1] for v in self.changes.values())]
         self._counts = np.zeros((3, 3), np.int64)
         self._tally = rules.Tally(*(np.zeros(2, np.int64) for _ in range(4)))
-        self._rows: list[np.ndarray] = []
         self._args = self._tick_args()
         rules.census(self.world.agents.rows, self._counts)
-        self._record()
+        first = np.zeros((1, rules.RECORD), np.int64)
+        rules.record(self._counts, *self._tally, first, 0)
+        self._rows: list[np.ndarray] = [first]  # blocks of ticks' records (rules.record)
 
     def _tick_args(self) -> tuple:
         w = self.world
         return rules.tick_args(w.agents, w.space, self.params, self._tally, w.order, w.free_rows,
                                w.n_free, w.prng, self._counts)
 
-    def _record(self) -> None:
-        """Append the row of the tick just taken (its census and events are in ``_counts`` and
-        ``_tally``)."""
-        counts, tally = self._counts, self._tally
-        row = np.zeros(15, np.int64)
-        row[:3] = counts[0] + counts[1]
-        row[3] = counts[2, 0]
-        row[4:7], row[7:10] = counts[0], counts[1]
-        row[10:12] = tally.killed
-        row[12] = tally.born.sum()
-        row[13] = tally.aged_out.sum()
-        row[14] = tally.arrests.sum()
-        self._rows.append(row)
-
     def step(self) -> None:
         """Advance one tick: apply the timeline's changes for it, run it, record it."""
-        t = self.tick + 1
-        if t < len(next(iter(self.changes.values()), [])):
-            updates = {k: v[t] for k, v in self.changes.items() if v[t] != v[t - 1]}
-            if updates:
-                self._apply(updates)
-        rules.turns(*self._args)  # the tick, its census and its events, in one call
-        self.tick = t
-        self._record()
+        self.advance(1)
+
+    def advance(self, ticks: int, on_tick: Callable[[int], None] | None = None) -> None:
+        """Advance ``ticks`` ticks, bit for bit as that many :meth:`step` calls, in fewer
+        kernel calls: the ticks up to the next timeline change run in one call of
+        :func:`~resurgence.models.epstein_rules.turns` (in chunks of at most
+        ``CHUNK_AGENT_STEPS`` agent-steps), which writes each tick's record. ``on_tick(t)`` is
+        called for every tick ``t``, after the chunk that holds it."""
+        end = self.tick + ticks
+        chunk = max(1, CHUNK_AGENT_STEPS // max(1, len(self.world.order)))
+        while self.tick < end:
+            t = self.tick + 1
+            changes = self.changes
+            if t < len(next(iter(changes.values()), [])):
+                updates = {k: v[t] for k, v in changes.items() if v[t] != v[t - 1]}
+                if updates:
+                    self._apply(updates)
+            following = bisect_right(self._change_ticks, t)  # the next change after tick t
+            stop = end if following == len(self._change_ticks) else min(
+                end, self._change_ticks[following] - 1)
+            stop = min(stop, self.tick + chunk)
+            out = np.empty((stop - self.tick, rules.RECORD), np.int64)
+            rules.turns(*self._args, out)  # the ticks, their census and events, in one call
+            self._rows.append(out)
+            self.tick = stop
+            if on_tick is not None:
+                for u in range(t, stop + 1):
+                    on_tick(u)
 
     def set_levers(self, **values: float) -> None:
         """Change parameters now (validated like a scenario file; raises ScenarioError)."""
@@ -247,7 +262,7 @@ class EpsteinRun:
 
     def frame(self) -> pd.DataFrame:
         """Observables so far, one row per tick (see :func:`simulate`)."""
-        return _frame(np.stack(self._rows), self.config.version, self.seed)
+        return _frame(np.concatenate(self._rows), self.config.version, self.seed)
 
     def cell_states(self) -> np.ndarray:
         """(height, width) int8 map of what each cell shows: cop over active over quiet over
@@ -284,10 +299,7 @@ def simulate(
     if ticks is not None:
         scenario = scenario.with_overrides(ticks=ticks)
     run = EpsteinRun(scenario, seed)
-    for t in range(1, scenario.ticks + 1):
-        run.step()
-        if on_tick is not None:
-            on_tick(t)
+    run.advance(scenario.ticks, on_tick)
     return run.frame()
 
 
