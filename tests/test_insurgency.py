@@ -293,3 +293,21 @@ def test_simulate_dispatches_and_has_dates_and_governorate_frame():
     out = model.summarise(df)
     assert {"resurgence", "years_to_regain", "casualties_cumulative", "territory_end_km2",
             "members_end"} <= set(out)
+
+
+def test_civilian_deaths_remove_residents():
+    """Last week's civilian deaths (attacks and collateral) leave the cell's residents: over a
+    run, dead citizen agents x people per agent match the civilian casualties before the last
+    week (each resident dies w.p. deaths / people present, so the count is a sum of Bernoulli
+    draws: tolerance 4 standard deviations). With no attacks and no air strikes nobody dies."""
+    s = scenario(ticks=104, initial_fighters=1500, attack_probability=0.2, collateral=50.0,
+                 timeline=[{"date": "2010-01-08", "air_sorties": 200, "precision": 0.0}])
+    r = run(s)
+    df = r.frame()
+    ppa = s.insurgency.people_per_agent
+    expected = df["casualties_civilian"].iloc[:-1].sum() / ppa
+    dead = int((r.state == rules.DEAD).sum())
+    assert expected > 50
+    assert abs(dead - expected) < 4 * np.sqrt(expected) + 1, (dead, expected)
+    quiet = run(scenario(ticks=52, initial_fighters=1500, attack_probability=0.0))
+    assert (quiet.state == rules.DEAD).sum() == 0

@@ -127,6 +127,10 @@ IRAQ: tuple[Pattern, ...] = (
             _ratio("foreign_inflow", ("2016-07-01", "2017-01-01"), ("2015-01-01", "2015-07-01"),
                    1e-9),
             "foreign_fighters.csv: 1,500-2,000 a month in 2014/15, about 200 by Apr 2016"),
+    Pattern("collateral deaths, Mosul operation", 200, 1_000,
+            lambda df: _between(df, "casualties_collateral", "2016-10-17", "2017-07-11", "sum"),
+            "article.txt: the coalition bombardment of Mosul (17 Oct 2016 - 10 Jul 2017) came "
+            "'at the cost of hundreds of Iraqi civilian lives'"),
 )
 
 

@@ -179,6 +179,7 @@ class InsurgencyRun:
             self.n_free[0] -= cfg.initial_fighters
         self.legit = self._legitimacy_target(self.levers)[:, None] * np.ones((1, self.n_gov))
         self.security = self._garrison(self.levers)
+        self.hunt = np.zeros(cells)  # the part of security sent after insurgents (units)
         self.militia = np.zeros(cells)
         self.held = np.zeros(cells, np.bool_)
         self.posture = np.full(cells, rules.HOLD, np.int8)
@@ -312,12 +313,15 @@ class InsurgencyRun:
         key = rules.stream_key(self.seed, self.tick, _STREAMS["citizens"])
         self.pool += c.pool_renewal * (self.pool0 - self.pool)
         avail = self.pool / np.maximum(self.pool0, 1e-9)
+        # last week's civilian deaths (attacks, collateral) leave the residents present
+        mortality = (self.casualties_cell + self.collateral_cell) / np.maximum(
+            self.present * c.people_per_agent, 1.0)
         rules.citizens(self.cell, self.group, self.hardship, self.risk, self.state, self.jail,
                        self.recruits, self.gov, self.legit, np.asarray(c.affinity),
                        self.damage, self.deterrence, self.near, avail,
                        c.arrest_rate * self.deterrence,
-                       self.battle, term, int(term), c.threshold_sympathy, c.threshold_recruit,
-                       expect, c.displacement_rate, c.return_rate, key)
+                       self.battle, mortality, term, int(term), c.threshold_sympathy,
+                       c.threshold_recruit, expect, c.displacement_rate, c.return_rate, key)
         asked = rules.census(self.cell, self.group, self.state, self.recruits, self.gov,
                              len(GROUPS), self.n_gov, self.present, self.sym, self.act,
                              self.displaced, self.detained, self.gov_sym, self.gov_present)
@@ -397,7 +401,8 @@ class InsurgencyRun:
         term = lev.detention * c.max_detention_weeks
         cover = c.search_people * self.pop_cell / 1000.0 + c.search_km2 * self.area + 1.0
         killed, captured, sec = rules.ground_combat(
-            self.icell, self.role, self.ijail, self.power, cover, self.pdet, c.attrition_insurgent,
+            self.icell, self.role, self.ijail, self.power, self.hunt * c.unit_size, cover,
+            self.pdet, c.attrition_insurgent,
             c.attrition_security, c.sleeper_exposure, c.capture_share, term, self.terrain,
             self.removed_terrain, self.effort_terrain, self.engaged, self.killed_cell, key,
             self.free_rows, self.n_free)
@@ -428,6 +433,7 @@ class InsurgencyRun:
                 k = rules.poisson(float(lam[cell]), ckey, int(cell))
                 self.collateral_cell[cell] = k
             collateral = int(self.collateral_cell.sum())
+            self.pool += c.revenge * self.collateral_cell  # kin who seek revenge
         tally.update(air_killed=killed, casualties_collateral=collateral)
 
     def _sleeper_attacks(self, lev: Levers, tally: dict[str, float]) -> None:
@@ -474,12 +480,12 @@ class InsurgencyRun:
         threat = (self.terr + self.desert) * self.pdet + self.held * self.need \
             + self.attacks_cell * 5.0
         garrison = self.pop_cell / max(self.pop_cell.sum(), 1.0)
-        if threat.sum() > 0:
-            target = units * ((1 - c.threat_weight) * garrison
-                              + c.threat_weight * threat / threat.sum())
-        else:
-            target = units * garrison
+        total = threat.sum()
+        hunt = units * c.threat_weight * threat / total if total > 0 else 0.0  # sent after them
+        kept = 1 - c.threat_weight if total > 0 else 1.0  # garrisons by population
+        target = units * garrison * kept + hunt
         self.security += c.mobility * (target - self.security)
+        self.hunt += c.mobility * (hunt - self.hunt)
         sunni_ok = self.legit[0, self.gov] >= c.sahwa_threshold
         quiet_sunni = self.pop[0] * (1.0 - self.sym_share)
         militia_target = lev.tribal_engagement * c.sahwa_rate * quiet_sunni * sunni_ok

@@ -76,8 +76,8 @@ def poisson(lam: float, key: np.uint64, i: int) -> int:
 # --------------------------------------------------------------------------- citizens
 @njit(parallel=True, cache=True)
 def citizens(cell, group, hardship, risk, state, jail, recruits, gov, legit, affinity,
-             damage, deterrence, near, avail, arrest, battle, term, cap, t_s, t_r, expect,
-             displacement, return_rate, key):
+             damage, deterrence, near, avail, arrest, battle, mortality, term, cap, t_s, t_r,
+             expect, displacement, return_rate, key):
     """Every citizen decides at once (Epstein 2002 rule A with local risk; DESIGN §2.8).
 
     Grievance ``G = min(1, H + damage) (1 - L[g, gov]) a_g``, net risk ``N = R P`` (``P`` the
@@ -85,7 +85,8 @@ def citizens(cell, group, hardship, risk, state, jail, recruits, gov, legit, aff
     and fighters are in vision; an active supporter is arrested w.p. ``arrest[c]`` (term
     ``U(1, term)`` weeks), else gives ``expect * near[c] * avail[c]`` recruits (randomly
     rounded; ``avail`` the cell's recruitable pool left, a share).
-    Detainees serve their term (capped by ``cap``: a release or a prison break); residents of a
+    Detainees serve their term (capped by ``cap``: a release or a prison break); a resident dies
+    w.p. ``mortality[c]`` (last week's civilian deaths per resident present); residents of a
     cell with battle deaths flee w.p. ``displacement * battle[c]``; the displaced return to quiet
     cells w.p. ``return_rate``. O(citizens), parallel, thread-count independent.
     """
@@ -109,6 +110,9 @@ def citizens(cell, group, hardship, risk, state, jail, recruits, gov, legit, aff
         if st == DISPLACED:
             if battle[c] <= 0.0 and uniform(key, i, 0) < return_rate:
                 state[i] = QUIET
+            continue
+        if mortality[c] > 0.0 and uniform(key, i, 5) < mortality[c]:
+            state[i] = DEAD
             continue
         if battle[c] > 0.0 and uniform(key, i, 1) < displacement * battle[c]:
             state[i] = DISPLACED
@@ -347,7 +351,7 @@ def control(terr, need, power, fighter_strength, inside, held) -> None:
 
 # --------------------------------------------------------------------------- combat
 @njit(cache=True)
-def ground_combat(icell, role, ijail, power, cover, pdet, alpha, beta, sleeper_exposure,
+def ground_combat(icell, role, ijail, power, hunters, cover, pdet, alpha, beta, sleeper_exposure,
                   capture, term, terrain, removed_by_terrain, effort_by_terrain, engaged,
                   killed_cell, key, free_rows, n_free):
     """Attrition where forces meet (Kress & Szechtman 2009: detection sets the kill rate).
@@ -356,10 +360,11 @@ def ground_combat(icell, role, ijail, power, cover, pdet, alpha, beta, sleeper_e
     removed w.p. ``1 - exp(-alpha p_det E / (E + K_c))``, ``K_c`` the personnel that cover the
     cell halfway (``cover``: residents and area to search); removed fighters are captured w.p.
     ``capture`` (detained for ``U(1, term)`` weeks), else killed. Security casualties are
-    ``Poisson(beta x engaged fighters)`` per cell. Effort (personnel-weeks in cells with field
-    fighters — territorial or desert, not sleepers) and the removals of field fighters are
-    tallied by terrain: the cost of removing a fighter. Returns (insurgents killed, captured,
-    security killed). O(rows + cells).
+    ``Poisson(beta x engaged fighters)`` per cell. Effort (personnel-weeks of the forces sent
+    after insurgents, ``hunters``, in cells with field fighters — territorial or desert, not
+    sleepers; garrisons that protect the population are not counted) and the removals of field
+    fighters are tallied by terrain: the cost of removing a fighter. Returns (insurgents
+    killed, captured, security killed). O(rows + cells).
     """
     killed = 0
     captured = 0
@@ -394,7 +399,7 @@ def ground_combat(icell, role, ijail, power, cover, pdet, alpha, beta, sleeper_e
     for c in range(engaged.shape[0]):
         if engaged[c] > 0.0 and power[c] > 0.0:
             if hunted[c]:
-                effort_by_terrain[terrain[c]] += power[c]
+                effort_by_terrain[terrain[c]] += hunters[c]
             lost = poisson(beta * engaged[c] * min(1.0, power[c] / 100.0), key, 1_000_000_000 + c)
             lost = min(lost, int(power[c]))
             sec += lost

@@ -78,6 +78,9 @@ class InsurgencyConfig(BaseModel):
     recruitable: float = Field(0.01, ge=0, le=1, description="share of the people of a cell "
                                "who can ever be recruited (the susceptible pool of contagion "
                                "models); recruits deplete it")
+    revenge: float = Field(10.0, ge=0, le=1e4, description="people added to a cell's "
+                           "recruitable pool per collateral death in it (kin seeking revenge: "
+                           "McChrystal's 'insurgent math'; Condra et al. 2010)")
     pool_renewal: float = Field(0.0005, ge=0, le=1, description="weekly renewal of the "
                                 "recruitable pool toward its full size (new cohorts: ~2.6%/yr)")
     absorption: float = Field(0.02, ge=0, le=10, description="most recruits the organisation "
