@@ -163,7 +163,10 @@ def window_add(field: np.ndarray, cell: int, sp: np.ndarray, delta: int, width: 
                height: int) -> None:
     """Add ``delta`` to the per-cell count ``field`` (1-D, any integer dtype) over the window
     (given by its :func:`spans`) around ``cell``. O(window), one contiguous run (two where the
-    torus wraps) per row."""
+    torus wraps) per row.
+
+    The runs index ``field`` with unsigned integers (:func:`at`): numba then does not check each
+    index for a negative value, and the loops can be vectorised."""
     x0 = cell % width
     y0 = cell // width
     for r in range(sp.shape[0]):
@@ -171,14 +174,23 @@ def window_add(field: np.ndarray, cell: int, sp: np.ndarray, delta: int, width: 
         d = delta * sp[r, 3]
         if a < 0:
             for x in range(a + width, width):
-                field[base + x] += d
+                field[at(base + x)] += d
             a = 0
         if b >= width:
             for x in range(0, b - width + 1):
-                field[base + x] += d
+                field[at(base + x)] += d
             b = width - 1
         for x in range(a, b + 1):
-            field[base + x] += d
+            field[at(base + x)] += d
+
+
+@njit(inline="always", cache=True)
+def at(i: int) -> np.uint64:
+    """``i`` (a valid, so non-negative, index) as an unsigned index: numba indexes an array with
+    a signed integer through ``i + n if i < 0 else i`` on every access (Python's negative
+    indices), which costs a few instructions and keeps loops over consecutive cells from being
+    vectorised; an unsigned index skips it."""
+    return np.uint64(i)
 
 
 @njit(parallel=True, cache=True)
@@ -240,16 +252,16 @@ def window_counts(marks: np.ndarray, offs: np.ndarray, width: int, height: int) 
 def is_set(bits: np.ndarray, i: int) -> bool:
     """Bit ``i`` of the little-endian bitmap ``bits`` (uint8; ``np.packbits(...,
     bitorder="little")``)."""
-    return (bits[i >> 3] >> (i & 7)) & 1 != 0
+    return (bits[at(i >> 3)] >> (i & 7)) & 1 != 0
 
 
 @njit(inline="always", cache=True)
 def set_bit(bits: np.ndarray, i: int, on: bool) -> None:
     """Set (``on``) or clear bit ``i`` of the bitmap ``bits``."""
     if on:
-        bits[i >> 3] |= np.uint8(1 << (i & 7))
+        bits[at(i >> 3)] |= np.uint8(1 << (i & 7))
     else:
-        bits[i >> 3] &= np.uint8(~(1 << (i & 7)) & 0xFF)
+        bits[at(i >> 3)] &= np.uint8(~(1 << (i & 7)) & 0xFF)
 
 
 @njit(inline="always", cache=True)
@@ -318,14 +330,14 @@ def nth_in_spans(cell: int, sp: np.ndarray, counts: np.ndarray, nth: int, width:
         total = 0
         if a < 0:
             for x in range(a + width, width):
-                total += counts[base + x]
+                total += counts[at(base + x)]
             a = 0
         if b >= width:
             for x in range(0, b - width + 1):
-                total += counts[base + x]
+                total += counts[at(base + x)]
             b = width - 1
         for x in range(a, b + 1):
-            total += counts[base + x]
+            total += counts[at(base + x)]
         centre_row = skip_centre and sp[r, 0] == 0
         if centre_row:
             total -= counts[cell]
