@@ -149,6 +149,9 @@ def params(cfg: EpsteinConfig, citizen_offs: np.ndarray, cop_offs: np.ndarray) -
         own_cell=int(bool(np.any((citizen_offs[:, 0] == 0) & (citizen_offs[:, 1] == 0)))),
         # a rounded C / A is at most the cops in a window, with one cop per cell
         risk_table=rules.risk_table(cfg.k, len(citizen_offs) + 2),
+        # and C / A, rounded, for the counts a window usually holds (uint8: at most 256)
+        ratio_table=rules.ratio_table(rules.VARIANTS[cfg.variant],
+                                      min(len(citizen_offs) + 2, 256)),
     )
 
 

@@ -49,6 +49,7 @@ import numpy as np
 from numba import njit
 
 from resurgence.engine.kernels import (
+    at,
     below,
     is_set,
     nth_in_spans,
@@ -167,6 +168,7 @@ class Params(NamedTuple):
     max_age: int
     own_cell: int  # 1 if citizen vision holds the own cell (NetLogo's disc), else 0
     risk_table: np.ndarray  # float64: arrest_probability per integer ratio (see risk_table)
+    ratio_table: np.ndarray  # uint8 [actives, cops]: the rounded ratio (see ratio_table)
 
 
 class Tally(NamedTuple):
@@ -189,18 +191,33 @@ def arrest_probability(cops: int, actives: int, p: Params) -> float:
     """Estimated arrest probability ``P = 1 - exp(-k f(C / A))``, ``A >= 1`` counting oneself.
 
     ``f`` is ``floor`` (NetLogo), round half to even (Mesa) or the identity (paper, eq. 2).
+    With a rounding, ``f(C / A)`` comes from ``p.ratio_table`` and ``P`` from ``p.risk_table``
+    (both computed once per parameter set by the same expressions, so bit for bit the same
+    values) for the usual small counts: two loads instead of a division and a rounding.
     """
-    ratio = cops / actives
-    if p.variant == NETLOGO:
-        ratio = np.floor(ratio)
-    elif p.variant == MESA:
-        ratio = np.rint(ratio)
-    else:
+    if p.variant != PAPER:
+        table = p.ratio_table
+        if 0 < actives < table.shape[0] and 0 <= cops < table.shape[1]:
+            return p.risk_table[table[at(actives), at(cops)]]
+    ratio = rounded_ratio(cops, actives, p.variant)
+    if p.variant == PAPER:
         return 1.0 - np.exp(-p.k * ratio)
     whole = int(ratio)  # an integer ratio: the value was computed once, by the same expression
     if whole < p.risk_table.shape[0]:
         return p.risk_table[whole]
     return 1.0 - np.exp(-p.k * ratio)
+
+
+@njit(inline="always", cache=True)
+def rounded_ratio(cops: int, actives: int, variant: int) -> float:
+    """``f(C / A)`` of :func:`arrest_probability`: floored (NetLogo), rounded half to even
+    (Mesa) or as is (paper)."""
+    ratio = cops / actives
+    if variant == NETLOGO:
+        ratio = np.floor(ratio)
+    elif variant == MESA:
+        ratio = np.rint(ratio)
+    return ratio
 
 
 @njit(cache=True)
@@ -211,6 +228,20 @@ def risk_table(k: float, n: int) -> np.ndarray:
     for r in range(n):
         ratio = float(r)
         out[r] = 1.0 - np.exp(-k * ratio)
+    return out
+
+
+@njit(cache=True)
+def ratio_table(variant: int, n: int) -> np.ndarray:
+    """``out[A, C]``: the rounded ratio ``f(C / A)`` (:func:`rounded_ratio`, the same
+    expression) for ``A = 1..n-1`` actives (row 0 is unused) and ``C = 0..n-1`` cops, as uint8
+    (``n <= 256``). Empty for the paper variant, which does not round."""
+    if variant == PAPER:
+        return np.zeros((0, 0), np.uint8)
+    out = np.zeros((n, n), np.uint8)
+    for a in range(1, n):
+        for c in range(n):
+            out[a, c] = int(rounded_ratio(c, a, variant))
     return out
 
 
@@ -665,6 +696,9 @@ def cop_turn(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.nd
 
 #: how many turns ahead :func:`turns` prefetches an agent's record, and its cell's row
 AHEAD_AGENT, AHEAD_CELL = 16, 8
+#: worlds of at most this many agent rows (2 MB of records) run without the prefetches: their
+#: arrays stay in the L2 cache, and the cell prefetch waits for a load of its own
+PREFETCH_ROWS = 1 << 16
 
 
 @njit(cache=True, _nrt=False)
@@ -678,9 +712,9 @@ def turns(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarr
     activation); then the end-of-tick bookkeeping also takes the census into ``counts`` (as
     :func:`census`). The tally arrays (``killed`` ... ``arrests``) count one tick's events: they
     are zeroed at the start of each tick, and hold the last tick's afterwards. O(agents) per
-    tick, plus O(window) per cop and per active that moves or changes state. The records of the
-    agents next in the order, and their cells' rows, are prefetched: in random order nearly
-    every record read misses the cache.
+    tick, plus O(window) per cop and per active that moves or changes state. In worlds of more
+    than ``PREFETCH_ROWS`` agent rows the records of the agents next in the order, and their
+    cells' rows, are prefetched: in random order nearly every record read misses the cache.
 
     :func:`tick_args` gives the arguments for a world but ``out``, all bare arrays (unboxing the
     NamedTuples costs a few microseconds per call). Several ticks in one call give the same
@@ -729,10 +763,11 @@ def _tick(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarr
     shuffle(order, st)
     n = order.shape[0]
     cop_win, active_win = win[COP_WINDOW], win[ACTIVE_WINDOW]
+    far = n > PREFETCH_ROWS  # a smaller world stays in the caches: no prefetch needed
     for k in range(n):
-        if k + AHEAD_AGENT < n:
+        if far and k + AHEAD_AGENT < n:
             prefetch(rows, order[k + AHEAD_AGENT])
-        if k + AHEAD_CELL < n:
+        if far and k + AHEAD_CELL < n:
             c = rows[order[k + AHEAD_CELL]].cell
             prefetch(grid, c)
             prefetch(cop_win, c)
