@@ -178,8 +178,14 @@ def test_control_needs_garrison_and_superior_strength():
     need = np.array([5.0, 5.0, 5.0, 5.0, 1.0])
     power = np.array([0.0, 60.0, 0.0, 40.0, 0.0])
     held = np.zeros(5, np.bool_)
-    rules.control(terr, need, power, 5.0, np.ones(5, np.bool_), held)
+    rules.control(terr, need, power, 5.0, np.ones(5, np.bool_), np.arange(5, dtype=np.int32), 5,
+                  held)
     assert held.tolist() == [True, False, False, True, False]
+    # blocks: the cells of a block are held together, by the fighters of the whole block
+    block = np.array([0, 0, 1, 1, 2], np.int32)
+    rules.control(np.array([1, 0, 3, 0, 0], np.int32), np.full(5, 0.25), np.zeros(5), 5.0,
+                  np.ones(5, np.bool_), block, 3, held)
+    assert held.tolist() == [True, True, True, True, False]
 
 
 def test_outgunned_fighters_withdraw_to_the_desert_and_leave_sleepers():

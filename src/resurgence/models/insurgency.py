@@ -108,6 +108,13 @@ class InsurgencyRun:
         self.gov_names = tuple(th.governorates)
         self.n_gov = len(self.gov_names)
         self.area = float(th.cell_km) ** 2
+        # control blocks: squares of about control_km2 (one cell at 10 km, 2 x 2 at 5 km)
+        side = max(1, round(np.sqrt(cfg.control_km2) / float(th.cell_km)))
+        rows, cols = np.divmod(np.arange(cells), self.shape[1])
+        per_row = -(-self.shape[1] // side)
+        self.block = ((rows // side) * per_row + cols // side).astype(np.int32)
+        self.n_blocks = int(self.block.max()) + 1
+        self.unit = 1.0 / side**2  # least garrison of a cell: one fighter per block
         order = [list(th.groups).index(g) if g in th.groups else k for k, g in enumerate(GROUPS)]
         pop = np.asarray(th.population, dtype=np.float64)[order] * cfg.population_scale
         self.pop = pop.reshape(len(GROUPS), cells)  # people per group and cell
@@ -345,7 +352,7 @@ class InsurgencyRun:
         self.sym_share = np.where(self.present > 0, self.sym / np.maximum(self.present, 1), 0.0)
         need = (c.garrison_km2 * self.area + c.garrison_people * present_people / 1000.0) \
             * (1.0 - c.sympathy_help * self.sym_share)
-        self.need = np.maximum(need, 1.0)
+        self.need = np.maximum(need, self.unit)
         field = (self.terr + self.desert).astype(np.float64)
         reach = int(round(c.posture_km / self.theatre.cell_km))
         phi = c.fighter_strength * box_sum(field, self.shape, reach) / (
@@ -367,7 +374,7 @@ class InsurgencyRun:
         rules.insurgent_counts(self.icell, self.role, self.inside.size, self.terr, self.desert,
                                self.sleeper, self.captive)
         rules.control(self.terr, self.need, self.power, c.fighter_strength, self.inside,
-                      self.held)
+                      self.block, self.n_blocks, self.held)
         # treasury: taxes, oil, extortion, minus upkeep (attacks are paid in step 7)
         members = int(self.terr.sum() + self.desert.sum() + self.sleeper.sum())
         tax = c.tax_rate * float(present_people[self.held].sum())

@@ -292,8 +292,9 @@ def posture_and_move(icell, role, gov, terrain, posture, populated, d_desert, d_
     (treasury, sympathy), desert fighters return as territorial fighters w.p. ``speed``.
     Then up to ``steps`` cells of
     movement: desert fighters toward and about the desert, sleepers toward population,
-    territorial fighters beyond a held cell's garrison into the best adjacent cell (``score``),
-    others toward the nearest target (``d_target``). Sequential in row order: O(rows x steps).
+    territorial fighters beyond a held cell's garrison (plus one) into the best adjacent cell
+    (``score``), others toward the nearest target (``d_target``). Sequential in row order:
+    O(rows x steps).
     """
     for i in range(icell.shape[0]):
         r = role[i]
@@ -341,12 +342,23 @@ def posture_and_move(icell, role, gov, terrain, posture, populated, d_desert, d_
 
 
 @njit(cache=True)
-def control(terr, need, power, fighter_strength, inside, held) -> None:
-    """A cell is held by the group when its territorial fighters meet the garrison the cell
-    needs and outweigh the security forces in it: ``F >= need`` and ``q F > E``. O(cells)."""
+def control(terr, need, power, fighter_strength, inside, block, n_blocks, held) -> None:
+    """A block of cells (``block``: its id per cell; one cell at 10 km) is held by the group
+    when its territorial fighters meet the garrison it needs and outweigh the security forces
+    in it: ``sum F > 0``, ``sum F >= sum need`` and ``q sum F > sum E``; every cell of a held
+    block inside the theatre is held. O(cells)."""
+    f = np.zeros(n_blocks)
+    nd = np.zeros(n_blocks)
+    e = np.zeros(n_blocks)
     for c in range(terr.shape[0]):
-        held[c] = inside[c] and terr[c] > 0 and terr[c] >= need[c] and \
-            fighter_strength * terr[c] > power[c]
+        if inside[c]:
+            b = block[c]
+            f[b] += terr[c]
+            nd[b] += need[c]
+            e[b] += power[c]
+    for c in range(terr.shape[0]):
+        b = block[c]
+        held[c] = inside[c] and f[b] > 0 and f[b] >= nd[b] and fighter_strength * f[b] > e[b]
 
 
 # --------------------------------------------------------------------------- combat

@@ -179,6 +179,10 @@ class InsurgencyConfig(BaseModel):
                                  "a change of posture")
     return_sympathy: float = Field(0.2, ge=0, le=1, description="sympathiser share of a "
                                    "governorate needed for desert fighters to return")
+    control_km2: float = Field(100.0, gt=0, le=1e5, description="least area one territorial "
+                               "fighter can hold: control is decided over square blocks of "
+                               "cells of about this area (one 10 km cell), so that finer cells "
+                               "do not need more fighters for the same ground")
     garrison_km2: float = Field(0.01, ge=0, le=100, description="fighters per km^2 needed to "
                                 "hold a cell")
     garrison_people: float = Field(1.0, ge=0, le=1000, description="fighters per 1,000 "
