@@ -200,3 +200,48 @@ def test_random_free_cell_when_nearly_full_and_when_full():
 def test_prefetch_changes_nothing():
     a = np.arange(1000)
     assert _prefetch_all(a) == a.sum()
+
+
+@njit
+def _free_cell_by_below(cell, offs, blocked, width, height, st):
+    """random_free_cell as first written: each draw through ``below`` on the state array."""
+    n = offs.shape[0]
+    x0, y0 = cell % width, cell // width
+    for _ in range(16):
+        i = below(st, n)
+        c = ((y0 + offs[i, 1]) % height) * width + (x0 + offs[i, 0]) % width
+        if not (blocked[c >> 3] >> (c & 7)) & 1:
+            return c
+    return -2  # the exact scan follows; not compared here
+
+
+@njit
+def _free_cell_pairs(offs, blocked, width, height, st_a, st_b, cells):
+    out = np.empty((cells.shape[0], 2), np.int64)
+    for k in range(cells.shape[0]):
+        out[k, 0] = random_free_cell(cells[k], offs, blocked, width, height, st_a)
+        out[k, 1] = _free_cell_by_below(cells[k], offs, blocked, width, height, st_b)
+        same = True
+        for j in range(4):
+            same = same and st_a[j] == st_b[j]
+        if out[k, 1] == -2:  # the exact scan drew once more: start the next call level
+            st_b[:] = st_a
+        elif not same:
+            out[k, 1] = -3
+    return out
+
+
+@pytest.mark.parametrize("density", [0.3, 0.77, 0.9])
+def test_random_free_cell_draws_as_below_does(density):
+    # the draws on a state held in locals are below()'s draws: same cells, same state after
+    width, height = 37, 29
+    offs = offsets("von_neumann", 7, False)
+    rng = np.random.default_rng(11)
+    blocked = np.packbits(rng.random(width * height) < density, bitorder="little")
+    st = prng_state(rng)
+    st_a, st_b = st.copy(), st.copy()
+    cells = rng.integers(0, width * height, 5000)
+    out = _free_cell_pairs(offs, blocked, width, height, st_a, st_b, cells)
+    drawn = out[:, 1] != -2
+    assert drawn.sum() > 3000
+    assert np.array_equal(out[drawn, 0], out[drawn, 1])  # same cell, same state after (-3)

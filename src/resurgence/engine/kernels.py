@@ -42,6 +42,20 @@ def _rotl(x: np.uint64, k: int) -> np.uint64:
 
 
 @njit(inline="always", cache=True)
+def _xoshiro(s0: np.uint64, s1: np.uint64, s2: np.uint64,
+             s3: np.uint64) -> tuple[np.uint64, np.uint64, np.uint64, np.uint64, np.uint64]:
+    """:func:`next_u64` on a state held in four locals: (the 64 bits, the next state)."""
+    result = _rotl(s1 * np.uint64(5), 7) * np.uint64(9)
+    t = s1 << np.uint64(17)
+    s2 ^= s0
+    s3 ^= s1
+    s1 ^= s2
+    s0 ^= s3
+    s2 ^= t
+    return result, s0, s1, s2, _rotl(s3, 45)
+
+
+@njit(inline="always", cache=True)
 def next_u64(st: np.ndarray) -> np.uint64:
     """The next 64 random bits of the xoshiro256** state ``st`` (advanced in place)."""
     s0, s1, s2, s3 = st[0], st[1], st[2], st[3]
@@ -277,11 +291,26 @@ def random_free_cell(cell: int, offs: np.ndarray, blocked: np.ndarray, width: in
     """
     n = offs.shape[0]
     x0, y0 = cell % width, cell // width  # one division here, none per draw
+    # the draws of below(st, n), on the state held in locals: numba cannot tell that ``st``
+    # and ``blocked`` do not overlap, so ``below`` would store the state back on every draw
+    bound = np.uint64(n)
+    s0, s1, s2, s3 = st[0], st[1], st[2], st[3]
     for _ in range(16):
-        i = below(st, n)
+        r, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
+        m = (r >> np.uint64(32)) * bound
+        low = m & _M32
+        if low < bound:
+            floor = ((_M32 + np.uint64(1)) - bound) % bound
+            while low < floor:
+                r, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
+                m = (r >> np.uint64(32)) * bound
+                low = m & _M32
+        i = int(m >> np.uint64(32))
         c = wrap(x0 + offs[i, 0], y0 + offs[i, 1], width, height)
         if not is_set(blocked, c):
+            st[0], st[1], st[2], st[3] = s0, s1, s2, s3
             return c
+    st[0], st[1], st[2], st[3] = s0, s1, s2, s3
     free = 0
     for i in range(n):
         if not is_set(blocked, wrap(x0 + offs[i, 0], y0 + offs[i, 1], width, height)):
