@@ -226,9 +226,42 @@ def test_s3_removing_an_insurgent_costs_more_in_the_desert(ensemble):
 def test_s7_losing_oil_and_taxes_cuts_territorial_capacity_more_than_attacks(ensemble):
     """S7, 4 seeds: from 2015 (territory held) to 2018 (lost) income falls by at least 60%,
     and territorial fighters fall by a larger share than sleeper attacks do (every run):
-    cheap attacks outlast the treasury that paid for holding ground."""
+    cheap attacks outlast the treasury that paid for holding ground. Caveat: in these runs
+    the income is almost all extortion by sleepers, not taxes and oil (the xfail below), so
+    this holds through the sleepers' decline rather than through the article's mechanism."""
     for df in ensemble["military-only"]:
         ratio = {c: _year_mean(df, c, (2018, 2018)) / max(_year_mean(df, c, (2015, 2015)), 1e-9)
                  for c in ("income", "fighters_territorial", "attacks")}
         assert ratio["income"] < 0.4, ratio
         assert ratio["fighters_territorial"] < ratio["attacks"], ratio
+
+
+def _people_held_peak(df: pd.DataFrame) -> float:
+    return next(p for p in patterns.IRAQ if p.name == "peak people held 2014-16").value(df)
+
+
+@pytest.mark.xfail(reason="does not emerge: the group holds 56-104k people at most (4 seeds): "
+                   "its territory is empty desert, and no Sunni city falls (Mosul, Fallujah, "
+                   "Ramadi): fighters never mass against a defended city", strict=False)
+def test_s6_the_group_takes_sunni_cities(ensemble):
+    """S6 (timeline.csv: Fallujah, Mosul and Ramadi fall in 2014-15 and are held for one to
+    three years), 4 seeds: the people under the group's control peak at 1 million or more in
+    2014-16 in at least 3 runs; the opposite policy (no Mosul operation) is not needed here,
+    since the claim is that the cities fall at all."""
+    runs = ensemble["military-only"]
+    assert sum(_people_held_peak(df) >= 1e6 for df in runs) >= 3, [
+        _people_held_peak(df) for df in runs]
+
+
+@pytest.mark.xfail(reason="does not emerge: taxes and oil are 0.9-2.4% of the 2015 income (4 "
+                   "seeds); the rest is extortion by sleepers, because the group holds no "
+                   "city and almost no oil field", strict=False)
+def test_s7_the_treasury_rests_on_taxes_and_oil_while_ground_is_held(ensemble):
+    """S7's mechanism (article: "it has lost petroleum-rich strongholds ... losing the taxes";
+    revenue.csv: oil -88% and taxes -79% from Q2 2015 to Q2 2017), 4 seeds: in 2015 taxes and
+    oil bring at least half the income (every run)."""
+    for df in ensemble["military-only"]:
+        y = pd.to_datetime(df["date"]).dt.year == 2015
+        share = df.loc[y, ["income_tax", "income_oil"]].to_numpy().sum() / max(
+            df.loc[y, "income"].sum(), 1.0)
+        assert share >= 0.5, share

@@ -129,6 +129,14 @@ IRAQ: tuple[Pattern, ...] = (
             _ratio("foreign_inflow", ("2016-07-01", "2017-01-01"), ("2015-01-01", "2015-07-01"),
                    1e-9),
             "foreign_fighters.csv: 1,500-2,000 a month in 2014/15, about 200 by Apr 2016"),
+    Pattern("peak people held 2014-16", 1_000_000, 8_000_000,
+            lambda df: _between(df, "held_people", "2014-06-01", "2017-01-01", "max"),
+            "timeline.csv: Fallujah (Jan 2014), Mosul (Jun 2014) and Ramadi (May 2015) fall to "
+            "ISIS and are held for one to three years; iraq_places.csv: Mosul 1.36 M (2018)"),
+    Pattern("oil income H2 2014, USD/month", 5e6, 6e7,
+            lambda df: _between(df, "income_oil", "2014-07-01", "2015-01-01") * 52 / 12,
+            "revenue.csv: about $1M a day from oil since mid-June 2014, Iraq and Syria "
+            "(US Treasury, Oct 2014)"),
     Pattern("collateral deaths, Mosul operation", 200, 1_000,
             lambda df: _between(df, "casualties_collateral", "2016-10-17", "2017-07-11", "sum"),
             "article.txt: the coalition bombardment of Mosul (17 Oct 2016 - 10 Jul 2017) came "
