@@ -75,7 +75,8 @@ def test_fields_stay_exact_through_ticks_and_cop_changes(variant, version):
     })
     rng = np.random.default_rng(3)
     world = epstein.build(scenario, rng)
-    p = epstein.params(scenario.epstein, world.space.citizen_offs, world.space.cop_offs)
+    p = epstein.params(scenario.epstein, world.space.citizen_offs, world.space.cop_offs,
+                       world.space.width)
     tally = rules.Tally(*(np.zeros(2, np.int64) for _ in range(4)))
     counts, census = np.zeros((3, 3), np.int64), np.zeros((3, 3), np.int64)
     args = rules.tick_args(world.agents, world.space, p, tally, world.order, world.free_rows,

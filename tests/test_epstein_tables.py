@@ -35,7 +35,8 @@ def test_arrest_probability_from_tables_equals_the_arithmetic(variant, k):
                      legitimacy_green=0.8, threshold=0.1, k=k, max_jail_term=30,
                      movement=True, same_vision=True, clone_probability=0.0, max_age=0,
                      own_cell=0, risk_table=rules.risk_table(k, 12),
-                     ratio_table=rules.ratio_table(variant, 12))
+                     ratio_table=rules.ratio_table(variant, 12), width_magic=0,
+                     width_shift=0)
     got = _probabilities(p, n)  # counts past the tables (12) take the arithmetic path
     want = _by_arithmetic(k, variant, n)
     assert np.array_equal(got[1:], want[1:])
@@ -47,3 +48,28 @@ def test_ratio_table_rounds_as_the_variants_do():
     assert mesa[2, 1] == 0 and mesa[2, 3] == 2 and mesa[2, 5] == 2  # half to even
     assert mesa[3, 2] == 1 and netlogo[3, 2] == 0 and netlogo[2, 7] == 3
     assert rules.ratio_table(rules.PAPER, 8).shape == (0, 0)
+
+
+@njit
+def _xy_all(width, height, p):
+    bad = 0
+    for cell in range(width * height):
+        x, y = rules.cell_xy(cell, width, p)
+        if x != cell % width or y != cell // width:
+            bad += 1
+    return bad
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 7, 40, 64, 100, 127, 250, 1000, 1023, 4096, 32767])
+def test_cell_xy_divides_exactly(width):
+    magic, shift = rules.width_divisor(width)
+    assert magic < 2**32 and shift < 63
+    p = rules.Params(variant=rules.MESA, two_groups=False, legitimacy_blue=0.8,
+                     legitimacy_green=0.8, threshold=0.1, k=2.3, max_jail_term=30,
+                     movement=True, same_vision=True, clone_probability=0.0, max_age=0,
+                     own_cell=0, risk_table=rules.risk_table(2.3, 4),
+                     ratio_table=rules.ratio_table(rules.MESA, 4), width_magic=magic,
+                     width_shift=shift)
+    assert _xy_all(width, min(200, 2**31 // width), p) == 0
+    for cell in (2**31 - 1, 2**31 - width, 2**31 - 1 - (2**31 - 1) % width, 123456789):
+        assert (cell * magic) >> shift == cell // width  # the largest cells too (Python ints)

@@ -289,8 +289,15 @@ def random_free_cell(cell: int, offs: np.ndarray, blocked: np.ndarray, width: in
     The bitmap (1 bit per cell, 125 kB for 1000x1000) stays in cache, where a per-cell count
     would not.
     """
+    return random_free_cell_xy(cell % width, cell // width, offs, blocked, width, height, st)
+
+
+@njit(inline="always", cache=True)
+def random_free_cell_xy(x0: int, y0: int, offs: np.ndarray, blocked: np.ndarray, width: int,
+                        height: int, st: np.ndarray) -> int:
+    """:func:`random_free_cell` around the cell (x0, y0): for a caller that has the cell's
+    coordinates without a division (which would delay every draw's test by its latency)."""
     n = offs.shape[0]
-    x0, y0 = cell % width, cell // width  # one division here, none per draw
     # the draws of below(st, n), on the state held in locals: numba cannot tell that ``st``
     # and ``blocked`` do not overlap, so ``below`` would store the state back on every draw
     bound = np.uint64(n)

@@ -131,8 +131,10 @@ def _fill_uniform(out: np.ndarray, rng: np.random.Generator, chunk: int = 1 << 1
         out[start:stop] = rng.random(stop - start)
 
 
-def params(cfg: EpsteinConfig, citizen_offs: np.ndarray, cop_offs: np.ndarray) -> rules.Params:
-    """The numba-side parameters for the configuration in force."""
+def params(cfg: EpsteinConfig, citizen_offs: np.ndarray, cop_offs: np.ndarray,
+           width: int) -> rules.Params:
+    """The numba-side parameters for the configuration in force on a torus ``width`` wide."""
+    magic, shift = rules.width_divisor(width)
     same = citizen_offs.shape == cop_offs.shape and bool(np.all(citizen_offs == cop_offs))
     return rules.Params(
         variant=rules.VARIANTS[cfg.variant],
@@ -152,6 +154,8 @@ def params(cfg: EpsteinConfig, citizen_offs: np.ndarray, cop_offs: np.ndarray) -
         # and C / A, rounded, for the counts a window usually holds (uint8: at most 256)
         ratio_table=rules.ratio_table(rules.VARIANTS[cfg.variant],
                                       min(len(citizen_offs) + 2, 256)),
+        width_magic=magic,
+        width_shift=shift,
     )
 
 
@@ -203,7 +207,7 @@ class EpsteinRun:
         self.world = build(scenario, self.rng, spare_cops=live)
         self.config = scenario.epstein
         self.params = params(self.config, self.world.space.citizen_offs,
-                             self.world.space.cop_offs)
+                             self.world.space.cop_offs, self.world.space.width)
         self.tick = 0
         #: ticks at which the timeline changes a parameter (tick 0 is the start, above)
         self._change_ticks = [t for t in range(1, len(next(iter(self.changes.values()), [])))
@@ -318,7 +322,7 @@ def _apply(world: World, cfg: EpsteinConfig, updates: dict[str, float]) -> tuple
         rebuild_windows(world.agents, s)
     if "cop_density" in updates:
         set_cop_count(world, round(cfg.cop_density * s.width * s.height))
-    return params(cfg, s.citizen_offs, s.cop_offs), cfg
+    return params(cfg, s.citizen_offs, s.cop_offs, s.width), cfg
 
 
 def _updated(cfg: EpsteinConfig, values: dict[str, float]) -> EpsteinConfig:

@@ -56,6 +56,7 @@ from resurgence.engine.kernels import (
     nth_in_window,
     prefetch,
     random_free_cell,
+    random_free_cell_xy,
     set_bit,
     shuffle,
     uniform,
@@ -169,6 +170,8 @@ class Params(NamedTuple):
     own_cell: int  # 1 if citizen vision holds the own cell (NetLogo's disc), else 0
     risk_table: np.ndarray  # float64: arrest_probability per integer ratio (see risk_table)
     ratio_table: np.ndarray  # uint8 [actives, cops]: the rounded ratio (see ratio_table)
+    width_magic: int  # cell // width == (cell * width_magic) >> width_shift (see cell_xy)
+    width_shift: int
 
 
 class Tally(NamedTuple):
@@ -243,6 +246,23 @@ def ratio_table(variant: int, n: int) -> np.ndarray:
         for c in range(n):
             out[a, c] = int(rounded_ratio(c, a, variant))
     return out
+
+
+def width_divisor(width: int) -> tuple[int, int]:
+    """``(magic, shift)`` with ``cell // width == (cell * magic) >> shift`` for every cell
+    ``0 <= cell < 2**31`` (Granlund and Montgomery 1994, Theorem 4.2: ``shift = 31 +
+    ceil(log2 width)``, ``magic = 2**shift // width + 1 < 2**32``, so the product stays below
+    2**63)."""
+    shift = 31 + (width - 1).bit_length()
+    return (1 << shift) // width + 1, shift
+
+
+@njit(inline="always", cache=True)
+def cell_xy(cell: int, width: int, p: Params) -> tuple[int, int]:
+    """(x, y) of ``cell`` without a division: a multiplication and a shift (see
+    :func:`width_divisor`). A division costs 20-40 cycles, and a move's draws wait for it."""
+    y = (cell * p.width_magic) >> p.width_shift
+    return cell - y * width, y
 
 
 @njit(inline="always", cache=True)
@@ -432,7 +452,8 @@ def move_then_decide(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocke
     old = r.cell
     target = -1
     if p.movement:
-        target = random_free_cell(old, offs, blocked, width, height, st)
+        x0, y0 = cell_xy(old, width, p)
+        target = random_free_cell_xy(x0, y0, offs, blocked, width, height, st)
     if target < 0 or r.state != ACTIVE:
         if target >= 0:
             _take(rows, grid, blocked, i)
@@ -454,9 +475,10 @@ def move_then_decide(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocke
 @njit(inline="always", cache=True)
 def move(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
          actives: np.ndarray, offs: np.ndarray, sp: np.ndarray, width: int, height: int, i: int,
-         st: np.ndarray) -> None:
+         p: Params, st: np.ndarray) -> None:
     """Rule M: move to a uniformly random unoccupied cell within vision (``offs``), if any."""
-    target = random_free_cell(rows[i].cell, offs, blocked, width, height, st)
+    x0, y0 = cell_xy(rows[i].cell, width, p)
+    target = random_free_cell_xy(x0, y0, offs, blocked, width, height, st)
     if target >= 0:
         relocate(rows, grid, win, blocked, actives, sp, width, height, i, target)
 
@@ -550,7 +572,8 @@ def move_then_enforce(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, block
     marks moved once, from where it started to where it ends: nothing reads the cop window
     counts during its turn, so they are exact again before anyone else acts."""
     start = rows[i].cell
-    target = random_free_cell(start, cop_offs, blocked, width, height, st)
+    x0, y0 = cell_xy(start, width, p)
+    target = random_free_cell_xy(x0, y0, cop_offs, blocked, width, height, st)
     if target >= 0:
         _take(rows, grid, blocked, i)
         _put(rows, grid, blocked, i, target)
@@ -666,7 +689,7 @@ def citizen_turn(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: n
             return
         decide(rows, grid, win, blocked, actives, offs, sp, width, height, i, p)
         if p.movement:
-            move(rows, grid, win, blocked, actives, offs, sp, width, height, i, st)
+            move(rows, grid, win, blocked, actives, offs, sp, width, height, i, p, st)
     else:
         if r.state == JAILED:
             return
@@ -688,7 +711,7 @@ def cop_turn(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.nd
     if p.variant == MESA:
         enforce(rows, grid, win, blocked, actives, cop_offs, sp, width, height, i, p, arrests, st)
         if p.movement:
-            move(rows, grid, win, blocked, actives, cop_offs, sp, width, height, i, st)
+            move(rows, grid, win, blocked, actives, cop_offs, sp, width, height, i, p, st)
     else:
         move_then_enforce(rows, grid, win, blocked, actives, cop_offs, sp, width, height, i, p,
                           arrests, st)
