@@ -58,15 +58,8 @@ def _xoshiro(s0: np.uint64, s1: np.uint64, s2: np.uint64,
 @njit(inline="always", cache=True)
 def next_u64(st: np.ndarray) -> np.uint64:
     """The next 64 random bits of the xoshiro256** state ``st`` (advanced in place)."""
-    s0, s1, s2, s3 = st[0], st[1], st[2], st[3]
-    result = _rotl(s1 * np.uint64(5), 7) * np.uint64(9)
-    t = s1 << np.uint64(17)
-    s2 ^= s0
-    s3 ^= s1
-    s1 ^= s2
-    s0 ^= s3
-    s2 ^= t
-    st[0], st[1], st[2], st[3] = s0, s1, s2, _rotl(s3, 45)
+    result, s0, s1, s2, s3 = _xoshiro(st[0], st[1], st[2], st[3])
+    st[0], st[1], st[2], st[3] = s0, s1, s2, s3
     return result
 
 
