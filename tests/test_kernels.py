@@ -13,6 +13,7 @@ from resurgence.engine.kernels import (
     prefetch,
     prng_state,
     random_free_cell,
+    scan_free_cell,
     shuffle,
     spans,
     uniform,
@@ -195,6 +196,28 @@ def test_random_free_cell_when_nearly_full_and_when_full():
     blocked = np.packbits(occupied, bitorder="little")
     counts = _free_cell_counts(40, offs, blocked, width, height, st, 200)
     assert counts[41] == 200 and counts.sum() == 200
+
+
+def test_scan_free_cell_is_uniform_over_the_free_cells_and_none_when_full():
+    # the exact scan (out of line: random_free_cell's draws rarely all miss) on its own, on a
+    # window that wraps both edges of the torus
+    width, height = 11, 7
+    offs = offsets("disc", 3, False)
+    rng = np.random.default_rng(5)
+    occupied = rng.random(width * height) < 0.85
+    blocked = np.packbits(occupied, bitorder="little")
+    st = prng_state(rng)
+    x0, y0 = 1, 6
+    counts = np.zeros(width * height, np.int64)
+    for _ in range(20_000):
+        counts[scan_free_cell(x0, y0, offs, blocked, width, height, st)] += 1
+    window = {((y0 + dy) % height) * width + (x0 + dx) % width for dx, dy in offs}
+    free = sorted(c for c in window if not occupied[c])
+    assert len(free) >= 2
+    assert set(np.flatnonzero(counts)) == set(free)
+    assert chi2_ok(counts[free])
+    full = np.packbits(np.ones(width * height, bool), bitorder="little")
+    assert scan_free_cell(x0, y0, offs, full, width, height, st) == -1
 
 
 def test_prefetch_changes_nothing():

@@ -553,15 +553,12 @@ def random_active_in_vision(rows: np.ndarray, grid: np.ndarray, win: np.ndarray,
 def enforce(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
             actives: np.ndarray, cop_offs: np.ndarray, sp: np.ndarray, width: int, height: int,
             i: int, p: Params, arrests: np.ndarray, st: np.ndarray) -> None:
-    """Rule C: arrest a random active citizen within vision (NetLogo: and move onto its patch)."""
+    """Mesa: rule C, arrest a random active citizen within vision (the cop stays where it is;
+    NetLogo and the paper arrest within :func:`move_then_enforce`)."""
     suspect = random_active_in_vision(rows, grid, win, blocked, actives, cop_offs, sp, width,
                                       height, i, p, st)
-    if suspect < 0:
-        return
-    target = rows[suspect].cell
-    jail(rows, grid, win, blocked, actives, sp, width, height, suspect, p, arrests, st)
-    if p.variant == NETLOGO and target != rows[i].cell:
-        relocate(rows, grid, win, blocked, actives, sp, width, height, i, target)
+    if suspect >= 0:
+        jail(rows, grid, win, blocked, actives, sp, width, height, suspect, p, arrests, st)
 
 
 @njit(inline="always", cache=True)
@@ -668,55 +665,6 @@ def clone(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarr
 
 
 # --------------------------------------------------------------------------- schedule
-@njit(inline="always", cache=True)
-def citizen_turn(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
-                 actives: np.ndarray, offs: np.ndarray, sp: np.ndarray, width: int, height: int,
-                 i: int, p: Params, killed: np.ndarray, born: np.ndarray, aged_out: np.ndarray,
-                 free_rows: np.ndarray, n_free: np.ndarray, st: np.ndarray) -> None:
-    """One citizen's turn, in its variant's order."""
-    r = rows[i]
-    if p.two_groups:
-        if r.age < 0:
-            return  # a newborn waits for the next tick
-        r.age += 1
-        if r.age > p.max_age:
-            aged_out[r.group] += 1
-            die(rows, grid, win, blocked, actives, sp, width, height, i, free_rows, n_free)
-            return
-    if p.variant == MESA:
-        if r.jail > 0:
-            r.jail -= 1  # serves one tick; stays ARRESTED until its next own step
-            return
-        decide(rows, grid, win, blocked, actives, offs, sp, width, height, i, p)
-        if p.movement:
-            move(rows, grid, win, blocked, actives, offs, sp, width, height, i, p, st)
-    else:
-        if r.state == JAILED:
-            return
-        move_then_decide(rows, grid, win, blocked, actives, offs, sp, width, height, i, p, st)
-    if p.two_groups:
-        if r.state == ACTIVE:
-            kill_other(rows, grid, win, blocked, actives, offs, sp, width, height, i, killed,
-                       free_rows,
-                       n_free, st)
-        if uniform(st) < p.clone_probability:
-            clone(rows, grid, win, blocked, sp, width, height, i, free_rows, n_free, born, st)
-
-
-@njit(inline="always", cache=True)
-def cop_turn(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
-             actives: np.ndarray, cop_offs: np.ndarray, sp: np.ndarray, width: int, height: int,
-             i: int, p: Params, arrests: np.ndarray, st: np.ndarray) -> None:
-    """One cop's turn: Mesa arrests then moves; NetLogo and the paper move then arrest."""
-    if p.variant == MESA:
-        enforce(rows, grid, win, blocked, actives, cop_offs, sp, width, height, i, p, arrests, st)
-        if p.movement:
-            move(rows, grid, win, blocked, actives, cop_offs, sp, width, height, i, p, st)
-    else:
-        move_then_enforce(rows, grid, win, blocked, actives, cop_offs, sp, width, height, i, p,
-                          arrests, st)
-
-
 #: how many turns ahead :func:`turns` prefetches an agent's record, and its cell's row
 AHEAD_AGENT, AHEAD_CELL = 16, 8
 #: worlds of at most this many agent rows (2 MB of records) run without the prefetches: their
@@ -771,13 +719,24 @@ def record(counts: np.ndarray, killed: np.ndarray, born: np.ndarray, aged_out: n
     out[t, 14] = arrests[0] + arrests[1]
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True, _nrt=False)
 def _tick(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
           actives: np.ndarray, citizen_offs: np.ndarray, cop_offs: np.ndarray, sp: np.ndarray,
           width: int, height: int, p: Params, killed: np.ndarray, born: np.ndarray,
           aged_out: np.ndarray, arrests: np.ndarray, order: np.ndarray, free_rows: np.ndarray,
           n_free: np.ndarray, st: np.ndarray, counts: np.ndarray) -> None:
-    """One tick of :func:`turns`."""
+    """One tick of :func:`turns`: every agent's turn, in its variant's order, then the jail
+    terms and the census.
+
+    Compiled on its own (it is called once per tick, so it need not be inlined into
+    :func:`turns`), with each agent's turn written out here rather than in two inlined
+    functions: the same rules in the same order, so every run is the same bit for bit. This
+    keeps numba's compilation short. numba inlines a function (``inline="always"``) by
+    deep-copying its IR block by block, and each block's copy copies the function's whole scope,
+    so the cost grows with the square of the inlined size: the rules inlined here have at most
+    about 270 blocks, a cop's or a citizen's whole turn had 500-700, and the tick, inlined into
+    :func:`turns`, 1,250. A fresh compilation of Run 2 then took about 250 s of CPU, 186 s of it
+    in numba's inlining pass (``benchmarks/compile_time.py``, docs/benchmarks.md)."""
     for g in range(2):
         killed[g] = 0
         born[g] = 0
@@ -798,12 +757,44 @@ def _tick(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarr
         i = order[k]
         if rows[i].state == GONE:
             continue
-        if rows[i].kind == COP:
-            cop_turn(rows, grid, win, blocked, actives, cop_offs, sp, width, height, i, p, arrests,
-                     st)
+        r = rows[i]
+        if r.kind == COP:  # the cop's turn: Mesa arrests then moves; NetLogo, paper the reverse
+            if p.variant == MESA:
+                enforce(rows, grid, win, blocked, actives, cop_offs, sp, width, height, i, p,
+                        arrests, st)
+                if p.movement:
+                    move(rows, grid, win, blocked, actives, cop_offs, sp, width, height, i, p, st)
+            else:
+                move_then_enforce(rows, grid, win, blocked, actives, cop_offs, sp, width, height,
+                                  i, p, arrests, st)
+            continue
+        # the citizen's turn, in its variant's order
+        if p.two_groups:
+            if r.age < 0:
+                continue  # a newborn waits for the next tick
+            r.age += 1
+            if r.age > p.max_age:
+                aged_out[r.group] += 1
+                die(rows, grid, win, blocked, actives, sp, width, height, i, free_rows, n_free)
+                continue
+        if p.variant == MESA:
+            if r.jail > 0:
+                r.jail -= 1  # serves one tick; stays ARRESTED until its next own step
+                continue
+            decide(rows, grid, win, blocked, actives, citizen_offs, sp, width, height, i, p)
+            if p.movement:
+                move(rows, grid, win, blocked, actives, citizen_offs, sp, width, height, i, p, st)
         else:
-            citizen_turn(rows, grid, win, blocked, actives, citizen_offs, sp, width, height, i, p,
-                         killed, born, aged_out, free_rows, n_free, st)
+            if r.state == JAILED:
+                continue
+            move_then_decide(rows, grid, win, blocked, actives, citizen_offs, sp, width, height,
+                             i, p, st)
+        if p.two_groups:
+            if r.state == ACTIVE:
+                kill_other(rows, grid, win, blocked, actives, citizen_offs, sp, width, height, i,
+                           killed, free_rows, n_free, st)
+            if uniform(st) < p.clone_probability:
+                clone(rows, grid, win, blocked, sp, width, height, i, free_rows, n_free, born, st)
     for g in range(3):
         for s in range(3):
             counts[g, s] = 0
