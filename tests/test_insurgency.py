@@ -188,6 +188,95 @@ def test_control_needs_garrison_and_superior_strength():
     assert held.tolist() == [True, True, True, True, False]
 
 
+def test_sleepers_rise_where_the_group_could_take_their_block():
+    """Sleepers become territorial fighters in a block where all the group's members there
+    would hold it (and the governorate lets fighters return), not where the forces outweigh
+    them, nor where sympathy or money is lacking, nor with ``uprising = 0``."""
+    # cells: 0-1 a block with 30 sleepers + 10 desert fighters vs 150 personnel (q = 5: 200 >
+    # 150); 2 a block with 30 sleepers vs 400; 3 a block like the first, in governorate 1
+    cell = np.repeat(np.array([0, 1, 2, 3], np.int32), [30, 10, 30, 40])
+    role = np.full(cell.size, rules.SLEEPER, np.int8)
+    role[30:40] = rules.DESERT
+    role[110:] = rules.DESERT  # 10 of the 40 in cell 3 are desert fighters
+    role[70:100] = rules.SLEEPER
+    block = np.array([0, 0, 1, 2], np.int32)
+    gov = np.array([0, 0, 0, 1], np.int32)
+    counts = np.bincount(cell, minlength=4).astype(np.float64)
+    need = np.array([10.0, 10.0, 10.0, 10.0])
+    power = np.array([100.0, 50.0, 400.0, 150.0])
+    inside = np.ones(4, np.bool_)
+    key = rules.stream_key(1, 1, 11)
+
+    def rise(rate, ok):
+        r = role.copy()
+        n = rules.uprising(cell, r, counts, need, power, 5.0, inside, block, 3, gov,
+                           np.array(ok), rate, key)
+        return n, r
+
+    n, r = rise(1.0, [True, False])
+    assert n == 30 and np.all(r[:30] == rules.TERRITORIAL)  # block 0 rises at once
+    assert np.all(r[40:70] == rules.SLEEPER)  # outweighed: 5 x 30 = 150 < 400
+    assert np.all(r[70:110] == role[70:110])  # governorate 1: no sympathy or money
+    assert np.all(r[30:40] == rules.DESERT)  # desert fighters count, but stay desert
+    n, r = rise(0.5, [True, True])
+    assert 20 <= n <= 50 and set(np.unique(r[40:70])) == {rules.SLEEPER}
+    assert rise(0.0, [True, True])[0] == 0
+
+
+def city_under_siege(fighters: int, ticks: int, **ins: object) -> tuple[model.InsurgencyRun, int]:
+    """A toy run with ``fighters`` territorial fighters in the northern (Sunni Arab) city and
+    20 security units (2,000 personnel) there alone; no recruits, inflow, attrition or posture
+    changes (``ins`` overrides)."""
+    s = scenario(ticks=ticks, **{"initial_fighters": 0, "foreign_base": 0, "recruit_rate": 0,
+                                 "fighter_strength": 5.0, "garrison_people": 0.5,
+                                 "return_sympathy": 0.0, "posture_speed": 0.0,
+                                 "attrition_insurgent": 0.0, "air_kill": 0.0, **ins})
+    r = model.InsurgencyRun(s, 3, theatre=toy_theatre())
+    city = int(np.ravel_multi_index((3, 16), (H, W)))
+    rows = np.arange(fighters)
+    r.icell[rows], r.role[rows] = city, rules.TERRITORIAL
+    r.n_free[0] -= fighters
+    r.free_rows[: r.n_free[0]] = np.arange(r.cfg.max_insurgents - 1, fighters - 1, -1)[
+        : r.n_free[0]]
+    return r, city
+
+
+def besiege(r: model.InsurgencyRun, city: int) -> float:
+    """Put the 2,000 personnel back in the city alone, then step one week; returns them."""
+    r.security[:] = 0.0
+    r.security[city] = 20.0
+    r.militia[:] = 0.0
+    r._refresh_fields()
+    power = float(r.power[city])
+    r.step()
+    return power
+
+
+@pytest.mark.parametrize("floor", [1.0, 0.2])
+def test_forces_hold_ground_as_firmly_as_the_people_back_the_government(floor):
+    """300 fighters (q = 5: strength 1,500) against 2,000 personnel in a Sunni Arab city of low
+    legitimacy: with ``morale_floor = 1`` the forces count in full and keep the city; with 0.2
+    they count ``E (0.2 + 0.8 L_local)`` and lose it."""
+    r, city = city_under_siege(300, 1, morale_floor=floor)
+    power = besiege(r, city)
+    assert r.terr[city] == 300 and r.need[city] < 300
+    lowered = power * (0.2 + 0.8 * r.local_legit[city])
+    assert power == 2_000.0 and lowered < 1_500.0  # the setting separates the two cases
+    assert bool(r.held[city]) is (floor < 1.0)
+
+
+def test_a_held_city_keeps_the_fighters_that_outweigh_its_defence():
+    """400 fighters hold a city (2,000 personnel, morale floor 0.2); the next week those beyond
+    its garrison move on, but the garrison is what outweighs the defence, ``max(need,
+    E (m + (1 - m) L_local) / q)``, not only ``need`` (~200 here, which would lose it)."""
+    r, city = city_under_siege(400, 2, morale_floor=0.2)
+    for _ in range(2):
+        besiege(r, city)
+        assert r.held[city]
+    defence = 2_000.0 * (0.2 + 0.8 * r.local_legit[city])
+    assert r.need[city] + 1 < defence / 5.0 < r.terr[city] < 400
+
+
 def test_outgunned_fighters_withdraw_to_the_desert_and_leave_sleepers():
     """Territorial fighters in a city facing overwhelming forces become desert fighters (in
     desert cells) or sleepers (in populated cells), about sigma of them sleepers."""

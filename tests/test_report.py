@@ -250,7 +250,7 @@ def test_insurgency_report_has_dated_curves_theatre_maps_and_provenance(
     assert "from its map snapshots (maps-seed-2.npz" in page
     shown = re.search(r"Shown: ([^<]*)\.</p>", page).group(1).split("; ")
     assert shown[:2] == ["2013-01-01", "2013-07-02"]  # 2013-06-15: the nearest snapshot
-    assert shown[-1] == "2014-03-25" and any("peak territory" in s for s in shown)
+    assert shown[-1].startswith("2014-03-25") and any("peak territory" in s for s in shown)
     assert "maps-seed-3.npz" in page and "seed-3.parquet" in page
     assert page.count(Scenario.load(root / "excluded.toml").digest()) >= 1
 

@@ -110,6 +110,12 @@ IRAQ: tuple[Pattern, ...] = (
             lambda df: _between(df, "territory_km2", "2017-12-01", "2018-01-01")
             / max(df["territory_km2"].max(), 1.0),
             "SOURCES.md: 98% of claimed land lost by end-2017; victory declared 9 Dec 2017"),
+    Pattern("territory 2018-20 / peak", 0.0, 0.1,
+            lambda df: _between(df, "territory_km2", "2018-01-01", "2021-01-01", "max")
+            / max(df["territory_km2"].max(), 1.0),
+            "SOURCES.md, fighters.csv: after the 2017 defeat the group is clandestine (under "
+            "1,000 field fighters, Dec 2017; UN 2018: members incl. clandestine) and holds no "
+            "ground again up to 2020 (DESIGN §2.7 S6: the 2003-2020 timeline)"),
     Pattern("field fighters 2011", 300, 3_000,
             lambda df: _between(df.assign(f=df["fighters_territorial"] + df["fighters_desert"]),
                                 "f", "2011-01-01", "2012-01-01"),

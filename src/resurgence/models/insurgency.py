@@ -25,7 +25,7 @@ from resurgence.scenario.insurgency import GROUPS, InsurgencyConfig, Levers
 OUTSIDE_CELL, GOVERNMENT_CELL, CONTESTED_CELL, HELD_CELL, DESERT_BASE_CELL, SLEEPER_CELL = range(6)
 
 _STREAMS = {"citizens": 1, "posture": 2, "combat": 3, "air": 4, "attacks": 5, "foreign": 6,
-            "desertion": 7, "collateral": 8, "absorb": 10}
+            "desertion": 7, "collateral": 8, "absorb": 10, "rise": 11}
 
 
 def neighbour_table(inside: np.ndarray) -> np.ndarray:
@@ -366,14 +366,26 @@ class InsurgencyRun:
         score = np.where(self.inside, score, -1.0)
         targets = self.held | (self.populated & (self.sym_share >= c.return_sympathy))
         d_target = rules.bfs(targets, self.nbr)
+        # forces hold ground as firmly as the people they defend back the government
+        defence = self.power * (c.morale_floor + (1.0 - c.morale_floor) * self.local_legit)
+        keep = np.maximum(self.need, defence / c.fighter_strength)  # a held cell's garrison
         key = rules.stream_key(self.seed, self.tick, _STREAMS["posture"])
         rules.posture_and_move(self.icell, self.role, self.gov, self.terrain, self.posture,
                                self.populated, self.d_desert, self.d_urban, d_target, self.held,
-                               self.need, self.terr, score, self.nbr, self.steps,
+                               keep, self.terr, score, self.nbr, self.steps,
                                c.sleeper_share, c.posture_speed, return_ok, key)
         rules.insurgent_counts(self.icell, self.role, self.inside.size, self.terr, self.desert,
                                self.sleeper, self.captive)
-        rules.control(self.terr, self.need, self.power, c.fighter_strength, self.inside,
+        if c.uprising > 0:
+            members = (self.terr + self.desert + self.sleeper).astype(np.float64)
+            key = rules.stream_key(self.seed, self.tick, _STREAMS["rise"])
+            tally["risen"] = rules.uprising(self.icell, self.role, members, self.need,
+                                            defence, c.fighter_strength, self.inside,
+                                            self.block, self.n_blocks, self.gov, return_ok,
+                                            c.uprising, key)
+            rules.insurgent_counts(self.icell, self.role, self.inside.size, self.terr,
+                                   self.desert, self.sleeper, self.captive)
+        rules.control(self.terr, self.need, defence, c.fighter_strength, self.inside,
                       self.block, self.n_blocks, self.held)
         # treasury: taxes, oil, extortion, minus upkeep (attacks are paid in step 7)
         members = int(self.terr.sum() + self.desert.sum() + self.sleeper.sum())
@@ -538,7 +550,7 @@ class InsurgencyRun:
                      "casualties_attacks", "casualties_collateral", "casualties_security",
                      "insurgents_killed", "insurgents_captured", "air_killed", "released",
                      "deserted", "income_tax", "income_oil", "income_extortion", "upkeep",
-                     "effort_urban", "removed_urban", "effort_desert", "removed_desert"):
+                     "effort_urban", "removed_urban", "effort_desert", "removed_desert", "risen"):
             row[name] = float(tally.get(name, 0.0))
         row["casualties_civilian"] = row["casualties_attacks"] + row["casualties_collateral"]
         row["casualties_insurgent"] = row["insurgents_killed"] + row["air_killed"]

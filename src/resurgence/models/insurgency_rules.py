@@ -290,11 +290,10 @@ def posture_and_move(icell, role, gov, terrain, posture, populated, d_desert, d_
     follows w.p. ``speed``: a share ``sigma`` stays as a sleeper (in the nearest populated
     cell), the rest become desert fighters. Where it is EXPAND and ``return_ok[gov]``
     (treasury, sympathy), desert fighters return as territorial fighters w.p. ``speed``.
-    Then up to ``steps`` cells of
-    movement: desert fighters toward and about the desert, sleepers toward population,
-    territorial fighters beyond a held cell's garrison (plus one) into the best adjacent cell
-    (``score``), others toward the nearest target (``d_target``). Sequential in row order:
-    O(rows x steps).
+    Then up to ``steps`` cells of movement: desert fighters toward and about the desert,
+    sleepers toward population, territorial fighters beyond a held cell's garrison ``need``
+    (plus one; the caller's garrison) into the best adjacent cell (``score``), others toward
+    the nearest target (``d_target``). Sequential in row order: O(rows x steps).
     """
     for i in range(icell.shape[0]):
         r = role[i]
@@ -342,23 +341,51 @@ def posture_and_move(icell, role, gov, terrain, posture, populated, d_desert, d_
 
 
 @njit(cache=True)
-def control(terr, need, power, fighter_strength, inside, block, n_blocks, held) -> None:
-    """A block of cells (``block``: its id per cell; one cell at 10 km) is held by the group
-    when its territorial fighters meet the garrison it needs and outweigh the security forces
-    in it: ``sum F > 0``, ``sum F >= sum need`` and ``q sum F > sum E``; every cell of a held
-    block inside the theatre is held. O(cells)."""
+def can_take(fighters, need, power, fighter_strength, inside, block, n_blocks) -> np.ndarray:
+    """Per block (``block``: its id per cell; one cell at 10 km): do ``fighters`` meet the
+    garrison it needs and outweigh the security forces in it? ``sum F > 0``,
+    ``sum F >= sum need`` and ``q sum F > sum E`` over the block's inside cells. O(cells)."""
     f = np.zeros(n_blocks)
     nd = np.zeros(n_blocks)
     e = np.zeros(n_blocks)
-    for c in range(terr.shape[0]):
+    for c in range(fighters.shape[0]):
         if inside[c]:
             b = block[c]
-            f[b] += terr[c]
+            f[b] += fighters[c]
             nd[b] += need[c]
             e[b] += power[c]
+    out = np.zeros(n_blocks, np.bool_)
+    for b in range(n_blocks):
+        out[b] = f[b] > 0 and f[b] >= nd[b] and fighter_strength * f[b] > e[b]
+    return out
+
+
+@njit(cache=True)
+def control(terr, need, power, fighter_strength, inside, block, n_blocks, held) -> None:
+    """A block is held by the group when its territorial fighters could take it
+    (:func:`can_take`); every cell of a held block inside the theatre is held. O(cells)."""
+    ok = can_take(terr, need, power, fighter_strength, inside, block, n_blocks)
     for c in range(terr.shape[0]):
-        b = block[c]
-        held[c] = inside[c] and f[b] > 0 and f[b] >= nd[b] and fighter_strength * f[b] > e[b]
+        held[c] = inside[c] and ok[block[c]]
+
+
+@njit(cache=True)
+def uprising(icell, role, members, need, power, fighter_strength, inside, block, n_blocks, gov,
+             return_ok, rate, key) -> int:
+    """Sleepers rise where the group could take their block: where its members there
+    (``members``: territorial, desert and sleepers) would hold it by the control rule
+    (:func:`can_take`) and ``return_ok[gov]`` (treasury, Sunni sympathy), each sleeper becomes
+    a territorial fighter w.p. ``rate``. Returns the risen. O(rows + cells)."""
+    ok = can_take(members, need, power, fighter_strength, inside, block, n_blocks)
+    risen = 0
+    for i in range(icell.shape[0]):
+        if role[i] != SLEEPER:
+            continue
+        c = icell[i]
+        if ok[block[c]] and return_ok[gov[c]] and uniform(key, i, 0) < rate:
+            role[i] = TERRITORIAL
+            risen += 1
+    return risen
 
 
 # --------------------------------------------------------------------------- combat

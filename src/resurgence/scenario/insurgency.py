@@ -175,6 +175,13 @@ class InsurgencyConfig(BaseModel):
                               "weigh their strength against the forces opposing them, km")
     return_budget: float = Field(0.05, ge=0, le=1, description="treasury (as a share of the "
                                  "reserve) needed for desert fighters to return")
+    morale_floor: float = Field(1.0, ge=0, le=1, description="m: share of their strength "
+                                "security forces keep where no resident backs the government "
+                                "(they hold ground with E (m + (1 - m) L_local)); 1: legitimacy "
+                                "does not matter")
+    uprising: float = Field(0.5, ge=0, le=1, description="weekly chance a sleeper rises (becomes "
+                            "a territorial fighter) where the group's members could take the "
+                            "block; 0: sleepers never rise")
     posture_speed: float = Field(0.2, ge=0, le=1, description="weekly chance a fighter follows "
                                  "a change of posture")
     return_sympathy: float = Field(0.2, ge=0, le=1, description="sympathiser share of a "
