@@ -1,7 +1,7 @@
 """Compile the numba kernels once per test worker, before any test runs.
 
 On a fresh clone numba's on-disk cache is empty, and the first run of each model compiles its
-kernels (several minutes on two busy cores). Tests that start ``resurgence`` in a subprocess
+kernels (a minute or more on two busy cores). Tests that start ``resurgence`` in a subprocess
 give it a time limit meant for the run, not for that compilation; compiling here first fills
 the cache (``cache=True``), so those subprocesses load the kernels instead."""
 

@@ -27,16 +27,21 @@ def _by_arithmetic(k, variant, n):
     return out
 
 
+def _params(variant: int, k: float, tables: int, magic: int = 0, shift: int = 0) -> rules.Params:
+    """Run-2-like kernel parameters with rule tables of size ``tables``."""
+    return rules.Params(variant=variant, two_groups=False, legitimacy_blue=0.8,
+                        legitimacy_green=0.8, threshold=0.1, k=k, max_jail_term=30,
+                        movement=True, same_vision=True, clone_probability=0.0, max_age=0,
+                        own_cell=0, risk_table=rules.risk_table(k, tables),
+                        ratio_table=rules.ratio_table(variant, tables), width_magic=magic,
+                        width_shift=shift)
+
+
 @pytest.mark.parametrize("variant", [rules.NETLOGO, rules.MESA, rules.PAPER])
 @pytest.mark.parametrize("k", [2.3, 0.7])
 def test_arrest_probability_from_tables_equals_the_arithmetic(variant, k):
     n = 40
-    p = rules.Params(variant=variant, two_groups=False, legitimacy_blue=0.8,
-                     legitimacy_green=0.8, threshold=0.1, k=k, max_jail_term=30,
-                     movement=True, same_vision=True, clone_probability=0.0, max_age=0,
-                     own_cell=0, risk_table=rules.risk_table(k, 12),
-                     ratio_table=rules.ratio_table(variant, 12), width_magic=0,
-                     width_shift=0)
+    p = _params(variant, k, 12)
     got = _probabilities(p, n)  # counts past the tables (12) take the arithmetic path
     want = _by_arithmetic(k, variant, n)
     assert np.array_equal(got[1:], want[1:])
@@ -64,12 +69,7 @@ def _xy_all(width, height, p):
 def test_cell_xy_divides_exactly(width):
     magic, shift = rules.width_divisor(width)
     assert magic < 2**32 and shift < 63
-    p = rules.Params(variant=rules.MESA, two_groups=False, legitimacy_blue=0.8,
-                     legitimacy_green=0.8, threshold=0.1, k=2.3, max_jail_term=30,
-                     movement=True, same_vision=True, clone_probability=0.0, max_age=0,
-                     own_cell=0, risk_table=rules.risk_table(2.3, 4),
-                     ratio_table=rules.ratio_table(rules.MESA, 4), width_magic=magic,
-                     width_shift=shift)
+    p = _params(rules.MESA, 2.3, 4, magic, shift)
     assert _xy_all(width, min(200, 2**31 // width), p) == 0
     for cell in (2**31 - 1, 2**31 - width, 2**31 - 1 - (2**31 - 1) % width, 123456789):
         assert (cell * magic) >> shift == cell // width  # the largest cells too (Python ints)

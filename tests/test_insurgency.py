@@ -209,8 +209,12 @@ def test_sleepers_rise_where_the_group_could_take_their_block():
 
     def rise(rate, ok):
         r = role.copy()
-        n = rules.uprising(cell, r, counts, need, power, 5.0, inside, block, 3, gov,
-                           np.array(ok), rate, key)
+        terr, sleeper = np.zeros(4, np.int32), np.bincount(cell[role == rules.SLEEPER],
+                                                           minlength=4).astype(np.int32)
+        n = rules.uprising(cell, r, terr, sleeper, counts, need, power, 5.0, inside, block, 3,
+                           gov, np.array(ok), rate, key)
+        assert terr.sum() == n and np.array_equal(  # the counts follow the roles
+            sleeper, np.bincount(cell[r == rules.SLEEPER], minlength=4))
         return n, r
 
     n, r = rise(1.0, [True, False])

@@ -379,12 +379,10 @@ class InsurgencyRun:
         if c.uprising > 0:
             members = (self.terr + self.desert + self.sleeper).astype(np.float64)
             key = rules.stream_key(self.seed, self.tick, _STREAMS["rise"])
-            tally["risen"] = rules.uprising(self.icell, self.role, members, self.need,
-                                            defence, c.fighter_strength, self.inside,
-                                            self.block, self.n_blocks, self.gov, return_ok,
-                                            c.uprising, key)
-            rules.insurgent_counts(self.icell, self.role, self.inside.size, self.terr,
-                                   self.desert, self.sleeper, self.captive)
+            tally["risen"] = rules.uprising(self.icell, self.role, self.terr, self.sleeper,
+                                            members, self.need, defence, c.fighter_strength,
+                                            self.inside, self.block, self.n_blocks, self.gov,
+                                            return_ok, c.uprising, key)
         rules.control(self.terr, self.need, defence, c.fighter_strength, self.inside,
                       self.block, self.n_blocks, self.held)
         # treasury: taxes, oil, extortion, minus upkeep (attacks are paid in step 7)

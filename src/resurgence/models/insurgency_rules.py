@@ -282,7 +282,7 @@ def bfs(sources, nbr) -> np.ndarray:
 
 @njit(cache=True)
 def posture_and_move(icell, role, gov, terrain, posture, populated, d_desert, d_urban,
-                     d_target, held, need, terr, score, nbr, steps, sleeper_share, speed,
+                     d_target, held, garrison, terr, score, nbr, steps, sleeper_share, speed,
                      return_ok, key) -> None:
     """The "return to the desert" doctrine and movement (DESIGN §2.3, the article).
 
@@ -291,9 +291,9 @@ def posture_and_move(icell, role, gov, terrain, posture, populated, d_desert, d_
     cell), the rest become desert fighters. Where it is EXPAND and ``return_ok[gov]``
     (treasury, sympathy), desert fighters return as territorial fighters w.p. ``speed``.
     Then up to ``steps`` cells of movement: desert fighters toward and about the desert,
-    sleepers toward population, territorial fighters beyond a held cell's garrison ``need``
-    (plus one; the caller's garrison) into the best adjacent cell (``score``), others toward
-    the nearest target (``d_target``). Sequential in row order: O(rows x steps).
+    sleepers toward population, territorial fighters beyond a held cell's ``garrison`` plus
+    one into the best adjacent cell (``score``), others toward the nearest target
+    (``d_target``). Sequential in row order: O(rows x steps).
     """
     for i in range(icell.shape[0]):
         r = role[i]
@@ -320,7 +320,7 @@ def posture_and_move(icell, role, gov, terrain, posture, populated, d_desert, d_
             elif r == SLEEPER:
                 nc = step_down(c, d_urban, nbr) if not populated[c] else c
             else:  # territorial
-                if held[c] and terr[c] > need[c] + 1.0:
+                if held[c] and terr[c] > garrison[c] + 1.0:
                     best = c
                     bs = -1.0
                     for k in range(nbr.shape[1]):
@@ -370,12 +370,13 @@ def control(terr, need, power, fighter_strength, inside, block, n_blocks, held) 
 
 
 @njit(cache=True)
-def uprising(icell, role, members, need, power, fighter_strength, inside, block, n_blocks, gov,
-             return_ok, rate, key) -> int:
+def uprising(icell, role, terr, sleeper, members, need, power, fighter_strength, inside, block,
+             n_blocks, gov, return_ok, rate, key) -> int:
     """Sleepers rise where the group could take their block: where its members there
     (``members``: territorial, desert and sleepers) would hold it by the control rule
     (:func:`can_take`) and ``return_ok[gov]`` (treasury, Sunni sympathy), each sleeper becomes
-    a territorial fighter w.p. ``rate``. Returns the risen. O(rows + cells)."""
+    a territorial fighter w.p. ``rate`` (the per-cell counts ``terr`` and ``sleeper`` follow).
+    Returns the risen. O(rows + cells)."""
     ok = can_take(members, need, power, fighter_strength, inside, block, n_blocks)
     risen = 0
     for i in range(icell.shape[0]):
@@ -384,6 +385,8 @@ def uprising(icell, role, members, need, power, fighter_strength, inside, block,
         c = icell[i]
         if ok[block[c]] and return_ok[gov[c]] and uniform(key, i, 0) < rate:
             role[i] = TERRITORIAL
+            terr[c] += 1
+            sleeper[c] -= 1
             risen += 1
     return risen
 
