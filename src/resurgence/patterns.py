@@ -78,6 +78,14 @@ def _peak_ratio(first: tuple[int, int], trough: tuple[int, int]) -> Callable:
     return measure
 
 
+def _after_ratio(later: tuple[int, int], peak: tuple[int, int]) -> Callable:
+    """Mean yearly violence over the years ``later`` over the peak year of ``peak``."""
+    def measure(df: pd.DataFrame) -> float:
+        v = _violence(df)
+        return v.loc[later[0]:later[1]].mean() / max(v.loc[peak[0]:peak[1]].max(), 1.0)
+    return measure
+
+
 def _territory_peak_year(df: pd.DataFrame) -> float:
     km2 = yearly(df, "territory_km2", "max")
     return float(km2.idxmax()) if km2.max() > 0 else 2003.0
@@ -94,6 +102,10 @@ IRAQ: tuple[Pattern, ...] = (
             "(the yearly peak over the mean of the trough years)"),
     Pattern("civilian deaths 2014-15 peak / 2009-12", 1.5, 20.0, _peak_ratio((2014, 2015),
             (2009, 2012)), "DESIGN §2.7 S6: a second peak in 2014-15"),
+    Pattern("civilian deaths 2018-20 / 2014-15 peak", 0.03, 0.4, _after_ratio((2018, 2020),
+            (2014, 2015)), "DESIGN §2.7 S1: after the territorial defeat attacks go on at a "
+            "lower level (Iraq Body Count: about 2,200 civilian deaths a year in 2018-20 "
+            "against 20,000 in 2014, a ratio of about 0.11)"),
     Pattern("year of peak territory", 2014, 2015, _territory_peak_year,
             "DESIGN §2.7 S6; territory.csv (peak of the IHS series, Jan 2015)", log=False),
     Pattern("peak territory km2", 25_000, 120_000,
