@@ -70,17 +70,28 @@ def uniform(st: np.ndarray) -> float:
 
 
 @njit(inline="always", cache=True)
-def below(st: np.ndarray, n: int) -> int:
-    """A uniform integer in ``0..n-1`` for ``1 <= n < 2**32`` (Lemire 2019, exact)."""
-    bound = np.uint64(n)
-    m = (next_u64(st) >> np.uint64(32)) * bound
+def _below(bound: np.uint64, s0: np.uint64, s1: np.uint64, s2: np.uint64,
+           s3: np.uint64) -> tuple[int, np.uint64, np.uint64, np.uint64, np.uint64]:
+    """A uniform integer in ``0..bound-1`` for ``1 <= bound < 2**32`` (Lemire 2019, exact),
+    drawn from the xoshiro256** state ``s0..s3`` held in locals; returns it and the state."""
+    r, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
+    m = (r >> np.uint64(32)) * bound
     low = m & _M32
     if low < bound:
         floor = ((_M32 + np.uint64(1)) - bound) % bound
         while low < floor:
-            m = (next_u64(st) >> np.uint64(32)) * bound
+            r, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
+            m = (r >> np.uint64(32)) * bound
             low = m & _M32
-    return int(m >> np.uint64(32))
+    return int(m >> np.uint64(32)), s0, s1, s2, s3
+
+
+@njit(inline="always", cache=True)
+def below(st: np.ndarray, n: int) -> int:
+    """A uniform integer in ``0..n-1`` for ``1 <= n < 2**32`` (Lemire 2019, exact)."""
+    i, s0, s1, s2, s3 = _below(np.uint64(n), st[0], st[1], st[2], st[3])
+    st[0], st[1], st[2], st[3] = s0, s1, s2, s3
+    return i
 
 
 @njit(cache=True)
@@ -291,21 +302,12 @@ def random_free_cell_xy(x0: int, y0: int, offs: np.ndarray, blocked: np.ndarray,
     """:func:`random_free_cell` around the cell (x0, y0): for a caller that has the cell's
     coordinates without a division (which would delay every draw's test by its latency)."""
     n = offs.shape[0]
-    # the draws of below(st, n), on the state held in locals: numba cannot tell that ``st``
-    # and ``blocked`` do not overlap, so ``below`` would store the state back on every draw
+    # below(st, n) on the state held in locals: numba cannot tell that ``st`` and ``blocked``
+    # do not overlap, so ``below`` would store the state back on every draw
     bound = np.uint64(n)
     s0, s1, s2, s3 = st[0], st[1], st[2], st[3]
     for _ in range(16):
-        r, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
-        m = (r >> np.uint64(32)) * bound
-        low = m & _M32
-        if low < bound:
-            floor = ((_M32 + np.uint64(1)) - bound) % bound
-            while low < floor:
-                r, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
-                m = (r >> np.uint64(32)) * bound
-                low = m & _M32
-        i = int(m >> np.uint64(32))
+        i, s0, s1, s2, s3 = _below(bound, s0, s1, s2, s3)
         c = wrap(x0 + offs[i, 0], y0 + offs[i, 1], width, height)
         if not is_set(blocked, c):
             st[0], st[1], st[2], st[3] = s0, s1, s2, s3
