@@ -332,6 +332,11 @@ def test_s6_the_group_takes_sunni_cities(ensemble):
     off = ensemble["no-uprising"]
     assert sum(_people_held_peak(df) < 5e5 for df in off) >= 3, [
         _people_held_peak(df) for df in off]
+    # the observable ``risen``: sleepers take up arms in 2013-16 only where the uprising is on
+    # (round 19: 34,400-35,400 risen per run)
+    risen = [df.loc[(df["date"] >= "2013-01-01") & (df["date"] < "2017-01-01"), "risen"].sum()
+             for df in runs]
+    assert min(risen) > 1_000 and all(df["risen"].sum() == 0 for df in off), risen
 
 
 def test_s7_the_treasury_rests_on_taxes_and_oil_while_ground_is_held(ensemble):
