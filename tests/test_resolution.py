@@ -20,6 +20,7 @@ from resurgence.scenario.catalog import resolve
 def _peak(cell_km: float, control_km2: float = 100.0) -> tuple[float, float]:
     data = resolve("iraq-2003-2020").model_dump()
     data["end"] = "2016-01-01"
+    del data["ticks"]  # the dumped ticks would win over the new end
     data["insurgency"].update(cell_km=cell_km, control_km2=control_km2)
     df = model.simulate(Scenario.from_dict(data), seed=1)
     fighters = df["fighters_territorial"] + df["fighters_desert"]
