@@ -69,20 +69,14 @@ def _violence(df: pd.DataFrame) -> pd.Series:
     return yearly(df, "casualties_civilian")
 
 
-def _peak_ratio(first: tuple[int, int], trough: tuple[int, int]) -> Callable:
+def _violence_ratio(num: tuple[int, int], num_how: str, den: tuple[int, int],
+                    den_how: str) -> Callable:
+    """Yearly civilian deaths over the years ``num`` (their ``num_how``: max or mean) over
+    those of the years ``den`` (their ``den_how``, at least 1)."""
     def measure(df: pd.DataFrame) -> float:
         v = _violence(df)
-        peak = v.loc[first[0]:first[1]].max()
-        low = v.loc[trough[0]:trough[1]].mean()
-        return peak / max(low, 1.0)
-    return measure
-
-
-def _after_ratio(later: tuple[int, int], peak: tuple[int, int]) -> Callable:
-    """Mean yearly violence over the years ``later`` over the peak year of ``peak``."""
-    def measure(df: pd.DataFrame) -> float:
-        v = _violence(df)
-        return v.loc[later[0]:later[1]].mean() / max(v.loc[peak[0]:peak[1]].max(), 1.0)
+        top = getattr(v.loc[num[0]:num[1]], num_how)()
+        return top / max(getattr(v.loc[den[0]:den[1]], den_how)(), 1.0)
     return measure
 
 
@@ -97,15 +91,18 @@ def _ratio(col: str, num: tuple[str, str], den: tuple[str, str], floor: float = 
 
 
 IRAQ: tuple[Pattern, ...] = (
-    Pattern("civilian deaths 2006-07 peak / 2009-12", 1.5, 20.0, _peak_ratio((2006, 2007),
-            (2009, 2012)), "DESIGN §2.7 S6: a violence peak in 2006-07, a trough in 2009-12 "
+    Pattern("civilian deaths 2006-07 peak / 2009-12", 1.5, 20.0,
+            _violence_ratio((2006, 2007), "max", (2009, 2012), "mean"),
+            "DESIGN §2.7 S6: a violence peak in 2006-07, a trough in 2009-12 "
             "(the yearly peak over the mean of the trough years)"),
-    Pattern("civilian deaths 2014-15 peak / 2009-12", 1.5, 20.0, _peak_ratio((2014, 2015),
-            (2009, 2012)), "DESIGN §2.7 S6: a second peak in 2014-15"),
-    Pattern("civilian deaths 2018-20 / 2014-15 peak", 0.03, 0.4, _after_ratio((2018, 2020),
-            (2014, 2015)), "DESIGN §2.7 S1: after the territorial defeat attacks go on at a "
-            "lower level (Iraq Body Count: about 2,200 civilian deaths a year in 2018-20 "
-            "against 20,000 in 2014, a ratio of about 0.11)"),
+    Pattern("civilian deaths 2014-15 peak / 2009-12", 1.5, 20.0,
+            _violence_ratio((2014, 2015), "max", (2009, 2012), "mean"),
+            "DESIGN §2.7 S6: a second peak in 2014-15"),
+    Pattern("civilian deaths 2018-20 / 2014-15 peak", 0.03, 0.4,
+            _violence_ratio((2018, 2020), "mean", (2014, 2015), "max"),
+            "DESIGN §2.7 S1: after the territorial defeat attacks go on at a lower level (Iraq "
+            "Body Count: about 2,200 civilian deaths a year in 2018-20 against 20,000 in 2014, "
+            "a ratio of about 0.11)"),
     Pattern("year of peak territory", 2014, 2015, _territory_peak_year,
             "DESIGN §2.7 S6; territory.csv (peak of the IHS series, Jan 2015)", log=False),
     Pattern("peak territory km2", 25_000, 120_000,
