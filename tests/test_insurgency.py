@@ -179,13 +179,34 @@ def test_control_needs_garrison_and_superior_strength():
     power = np.array([0.0, 60.0, 0.0, 40.0, 0.0])
     held = np.zeros(5, np.bool_)
     rules.control(terr, need, power, 5.0, np.ones(5, np.bool_), np.arange(5, dtype=np.int32), 5,
-                  held)
+                  held, 2.0)
     assert held.tolist() == [True, False, False, True, False]
     # blocks: the cells of a block are held together, by the fighters of the whole block
     block = np.array([0, 0, 1, 1, 2], np.int32)
+    held[:] = False
     rules.control(np.array([1, 0, 3, 0, 0], np.int32), np.full(5, 0.25), np.zeros(5), 5.0,
-                  np.ones(5, np.bool_), block, 3, held)
+                  np.ones(5, np.bool_), block, 3, held, 2.0)
     assert held.tolist() == [True, True, True, True, False]
+
+
+def test_held_ground_is_kept_until_the_forces_reach_the_assault_ratio():
+    """With ``assault_ratio`` a, a held block is kept while ``a F >= need`` and
+    ``a q F > E``: the same fighters that could not take a block keep it once held, and
+    ``a = 1`` makes keeping and taking alike."""
+    terr = np.array([4, 10], np.int32)  # cell 0: 4 < need 5; cell 1: 5 x 10 = 50 < 60
+    need = np.array([5.0, 5.0])
+    power = np.array([0.0, 60.0])
+    inside, block = np.ones(2, np.bool_), np.arange(2, dtype=np.int32)
+    for held0, a, kept in (([False, False], 2.0, [False, False]),
+                           ([True, True], 2.0, [True, True]),
+                           ([True, True], 1.0, [False, False])):
+        held = np.array(held0)
+        rules.control(terr, need, power, 5.0, inside, block, 2, held, a)
+        assert held.tolist() == kept
+    held = np.array([True, True])  # worn down below 1/a of the take: lost
+    rules.control(np.array([2, 5], np.int32), need, np.array([0.0, 60.0]), 5.0, inside, block,
+                  2, held, 2.0)
+    assert held.tolist() == [False, False]
 
 
 def test_sleepers_rise_where_the_group_could_take_their_block():
@@ -212,7 +233,7 @@ def test_sleepers_rise_where_the_group_could_take_their_block():
         terr, sleeper = np.zeros(4, np.int32), np.bincount(cell[role == rules.SLEEPER],
                                                            minlength=4).astype(np.int32)
         n = rules.uprising(cell, r, terr, sleeper, counts, need, power, 5.0, inside, block, 3,
-                           gov, np.array(ok), rate, key)
+                           np.zeros(4, np.bool_), 2.0, gov, np.array(ok), rate, key)
         assert terr.sum() == n and np.array_equal(  # the counts follow the roles
             sleeper, np.bincount(cell[r == rules.SLEEPER], minlength=4))
         return n, r
@@ -279,6 +300,24 @@ def test_a_held_city_keeps_the_fighters_that_outweigh_its_defence():
         assert r.held[city]
     defence = 2_000.0 * (0.2 + 0.8 * r.local_legit[city])
     assert r.need[city] + 1 < defence / 5.0 < r.terr[city] < 400
+
+
+def test_forces_garrison_only_the_ground_the_government_holds():
+    """Garrisons by population go to ground the government holds; a city the group holds gets
+    only the forces sent after it (the hunt). From no forces, one deployment gives a held
+    city exactly its hunt, and the same city, not held, its hunt plus a garrison."""
+    r, city = city_under_siege(400, 1)
+    r.step()
+    out = {}
+    for held in (True, False):
+        r.held[:] = False
+        r.held[city] = held
+        r.security[:] = 0.0
+        r.hunt[:] = 0.0
+        r._deploy(r.levers)
+        out[held] = (float(r.security[city]), float(r.hunt[city]))
+    assert out[True][1] > 0 and out[True][0] == pytest.approx(out[True][1], rel=1e-12)
+    assert out[False][0] > out[False][1] + 1.0  # more than a unit (100) of garrison
 
 
 def test_outgunned_fighters_withdraw_to_the_desert_and_leave_sleepers():

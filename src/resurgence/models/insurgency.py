@@ -381,10 +381,11 @@ class InsurgencyRun:
             key = rules.stream_key(self.seed, self.tick, _STREAMS["rise"])
             tally["risen"] = rules.uprising(self.icell, self.role, self.terr, self.sleeper,
                                             members, self.need, defence, c.fighter_strength,
-                                            self.inside, self.block, self.n_blocks, self.gov,
-                                            return_ok, c.uprising, key)
+                                            self.inside, self.block, self.n_blocks, self.held,
+                                            c.assault_ratio, self.gov, return_ok, c.uprising,
+                                            key)
         rules.control(self.terr, self.need, defence, c.fighter_strength, self.inside,
-                      self.block, self.n_blocks, self.held)
+                      self.block, self.n_blocks, self.held, c.assault_ratio)
         # treasury: taxes, oil, extortion, minus upkeep (attacks are paid in step 7)
         members = int(self.terr.sum() + self.desert.sum() + self.sleeper.sum())
         tax = c.tax_rate * float(present_people[self.held].sum())
@@ -496,7 +497,8 @@ class InsurgencyRun:
         units = lev.ground_forces * c.security_units + lev.foreign_troops * c.foreign_units
         threat = (self.terr + self.desert) * self.pdet + self.held * self.need \
             + self.attacks_cell * 5.0
-        garrison = self.pop_cell / max(self.pop_cell.sum(), 1.0)
+        ruled = np.where(self.held, 0.0, self.pop_cell)  # no garrison on the group's ground
+        garrison = ruled / max(ruled.sum(), 1.0)
         total = threat.sum()
         hunt = units * c.threat_weight * threat / total if total > 0 else 0.0  # sent after them
         kept = 1 - c.threat_weight if total > 0 else 1.0  # garrisons by population

@@ -341,43 +341,53 @@ def posture_and_move(icell, role, gov, terrain, posture, populated, d_desert, d_
 
 
 @njit(cache=True)
-def can_take(fighters, need, power, fighter_strength, inside, block, n_blocks) -> np.ndarray:
-    """Per block (``block``: its id per cell; one cell at 10 km): do ``fighters`` meet the
-    garrison it needs and outweigh the security forces in it? ``sum F > 0``,
-    ``sum F >= sum need`` and ``q sum F > sum E`` over the block's inside cells. O(cells)."""
+def can_take(fighters, need, power, fighter_strength, inside, block, n_blocks, held,
+             assault) -> np.ndarray:
+    """Per block (``block``: its id per cell; one cell at 10 km): could ``fighters`` take it,
+    or keep it if ``held``? Take: ``sum F > 0``, ``sum F >= sum need`` and
+    ``q sum F > sum E`` over the block's inside cells. Keep: the same with ``F`` worth
+    ``a`` = ``assault`` times as much (the attacker's ratio: the group keeps a block until the
+    forces wear its garrison down to ``1/a`` of what taking it needed). O(cells)."""
     f = np.zeros(n_blocks)
     nd = np.zeros(n_blocks)
     e = np.zeros(n_blocks)
+    mult = np.ones(n_blocks)
     for c in range(fighters.shape[0]):
         if inside[c]:
             b = block[c]
             f[b] += fighters[c]
             nd[b] += need[c]
             e[b] += power[c]
+            if held[c]:
+                mult[b] = assault
     out = np.zeros(n_blocks, np.bool_)
     for b in range(n_blocks):
-        out[b] = f[b] > 0 and f[b] >= nd[b] and fighter_strength * f[b] > e[b]
+        x = mult[b] * f[b]
+        out[b] = f[b] > 0 and x >= nd[b] and fighter_strength * x > e[b]
     return out
 
 
 @njit(cache=True)
-def control(terr, need, power, fighter_strength, inside, block, n_blocks, held) -> None:
-    """A block is held by the group when its territorial fighters could take it
-    (:func:`can_take`); every cell of a held block inside the theatre is held. O(cells)."""
-    ok = can_take(terr, need, power, fighter_strength, inside, block, n_blocks)
+def control(terr, need, power, fighter_strength, inside, block, n_blocks, held,
+            assault) -> None:
+    """A block is held by the group when its territorial fighters could take it, or keep it
+    if held (:func:`can_take`); every cell of a held block inside the theatre is held.
+    O(cells)."""
+    ok = can_take(terr, need, power, fighter_strength, inside, block, n_blocks, held, assault)
     for c in range(terr.shape[0]):
         held[c] = inside[c] and ok[block[c]]
 
 
 @njit(cache=True)
 def uprising(icell, role, terr, sleeper, members, need, power, fighter_strength, inside, block,
-             n_blocks, gov, return_ok, rate, key) -> int:
+             n_blocks, held, assault, gov, return_ok, rate, key) -> int:
     """Sleepers rise where the group could take their block: where its members there
-    (``members``: territorial, desert and sleepers) would hold it by the control rule
-    (:func:`can_take`) and ``return_ok[gov]`` (treasury, Sunni sympathy), each sleeper becomes
-    a territorial fighter w.p. ``rate`` (the per-cell counts ``terr`` and ``sleeper`` follow).
-    Returns the risen. O(rows + cells)."""
-    ok = can_take(members, need, power, fighter_strength, inside, block, n_blocks)
+    (``members``: territorial, desert and sleepers) would take it, or keep it if ``held``, by
+    the control rule (:func:`can_take`) and ``return_ok[gov]`` (treasury, Sunni sympathy),
+    each sleeper becomes a territorial fighter w.p. ``rate`` (the per-cell counts ``terr``
+    and ``sleeper`` follow). Returns the risen. O(rows + cells)."""
+    ok = can_take(members, need, power, fighter_strength, inside, block, n_blocks, held,
+                  assault)
     risen = 0
     for i in range(icell.shape[0]):
         if role[i] != SLEEPER:

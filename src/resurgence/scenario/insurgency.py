@@ -175,6 +175,10 @@ class InsurgencyConfig(BaseModel):
                               "weigh their strength against the forces opposing them, km")
     return_budget: float = Field(0.05, ge=0, le=1, description="treasury (as a share of the "
                                  "reserve) needed for desert fighters to return")
+    assault_ratio: float = Field(1.0, ge=1, le=100, description="a: the group keeps a held "
+                                 "block until the forces wear its fighters down to 1/a of what "
+                                 "taking it needed (garrison and strength; the attacker's 3:1 "
+                                 "rule); 1: keeping and taking ground are alike")
     morale_floor: float = Field(1.0, ge=0, le=1, description="m: share of their strength "
                                 "security forces keep where no resident backs the government "
                                 "(they hold ground with E (m + (1 - m) L_local)); 1: legitimacy "
