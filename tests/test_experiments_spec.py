@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from resurgence.cli import app
 from resurgence.experiments import Experiment, ExperimentError, make_plan
 from resurgence.experiments.outcomes import COLUMNS_I, COLUMNS_II, reduce
+from resurgence.scenario import Scenario
 from resurgence.scenario.catalog import resolve
 
 BASE = """
@@ -182,3 +183,16 @@ def test_insurgency_experiments_have_the_models_own_outcomes(tmp_path: Path):
         load(tmp_path, text + '[outcomes]\nkeep = ["resurgence", "outbursts"]\n')
     assert "outcomes.keep.1 = 'outbursts': unknown outcome of an insurgency run" \
         in err.value.message
+
+
+def test_a_lever_option_can_set_the_run_length_either_way(tmp_path: Path):
+    """A run's length is ``ticks`` or ``end``: an option that gives one replaces the base's
+    (here ``end`` = 2030, and the experiment's ``ticks`` = 4), so both never disagree. A date
+    in an option (as ``dated`` here, or a dated timeline entry) is a valid value."""
+    text = BASE.replace("epstein-run-2", "post-mosul-both").replace("ticks = 20", "ticks = 4")
+    exp = load(tmp_path, text + "[levers.length]\nweeks = { ticks = 3 }\n"
+                                "dated = { end = 2003-05-01 }\n")
+    plan = make_plan(exp)
+    ticks = {label: Scenario.from_dict(plan.scenarios[r]).ticks
+             for label, r in zip(plan.design.length, plan.design.run_id, strict=True)}
+    assert ticks == {"weeks": 3, "dated": 6}  # 2003-03-20 + 6 weeks

@@ -34,6 +34,9 @@ BAD = [
     ({"epstein": 3}, "epstein", "valid dictionary"),
     ({"epstein": {"cop_vision": 25}}, "epstein.cop_vision", "must fit the 40x40 torus: at most 19"),
     ({"timeline": [{"tick": 5, "citizen_vision": 20}]}, "timeline.0.citizen_vision", "at most 19"),
+    ({"start": "2003-03-20", "end": "2003-05-01", "ticks": 10}, "ticks",
+     "must be 6, the ticks of 7 days from start (2003-03-20) to end (2003-05-01); give one of "
+     "ticks and end"),
 ]
 
 
@@ -44,6 +47,23 @@ def test_bad_value_names_file_key_value_and_rule(data, key, allowed):
     message = str(err.value)
     assert message.startswith(f"my.toml: {key} = ")
     assert allowed in message
+
+
+def test_a_new_run_length_replaces_the_old_one(tmp_path: Path):
+    """``ticks`` and ``end`` are one setting: a file that extends a scenario, or an override,
+    gives one of them and replaces the base's, whichever way the base gave it; both given
+    must agree (above). The old silent rule (``ticks`` wins) ran a dumped, edited scenario to
+    its old end."""
+    child = tmp_path / "short.toml"
+    child.write_text('extends = "iraq-2003-2020"\nticks = 10\n')
+    short = Scenario.load(child)
+    assert (short.ticks, short.end) == (10, None)
+    iraq = Scenario.load(bundled()["iraq-2003-2020"])
+    assert iraq.end is not None and iraq.with_overrides(ticks=5).ticks == 5
+    until_2004 = iraq.with_overrides(end="2004-03-18")
+    assert until_2004.ticks == 52 and str(until_2004.end) == "2004-03-18"
+    again = Scenario.from_dict(until_2004.model_dump())  # both given, in agreement
+    assert (again.ticks, again.end) == (until_2004.ticks, until_2004.end)
 
 
 def test_missing_file_and_bad_toml(tmp_path: Path):

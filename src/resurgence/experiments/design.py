@@ -27,6 +27,7 @@ from resurgence.experiments.spec import (
     set_key,
 )
 from resurgence.scenario import Scenario
+from resurgence.scenario.model import free_length
 
 
 @dataclass(frozen=True)
@@ -142,9 +143,9 @@ def make_plan(experiment: Experiment) -> Plan:
     rows: list[dict[str, Any]] = []
     scenarios: dict[str, dict[str, Any]] = {}
     for p, (labels, changes) in enumerate(policies):
-        with_policy = deep_merge(base, changes)
+        with_policy = deep_merge(free_length(base, changes), changes)
         for i, point in enumerate(samples):
-            data = json.loads(json.dumps(with_policy))  # a deep copy
+            data = json.loads(json.dumps(with_policy, default=str))  # a deep copy; dates: ISO
             values = {}
             for key, value in zip(keys, point, strict=True):
                 if kinds[key] == "int":

@@ -31,6 +31,7 @@ from resurgence.experiments.outcomes import DEFAULTS, check_outcome
 from resurgence.scenario import Scenario
 from resurgence.scenario.catalog import bundled
 from resurgence.scenario.epstein import EPSTEIN_TIMELINE_KEYS
+from resurgence.scenario.model import free_length
 
 
 class ExperimentError(UserInputError):
@@ -261,7 +262,7 @@ class Experiment(BaseModel):
                     self._validate_at(f"{where}.{i}", {name: option_value})
             else:
                 for option, data in options.items():
-                    merged = deep_merge(self.base_dict(), data)
+                    merged = deep_merge(free_length(self.base_dict(), data), data)
                     try:
                         Scenario.from_dict(merged, source=self._source)
                     except UserInputError as exc:
@@ -302,7 +303,7 @@ class Experiment(BaseModel):
         """The base scenario as a mapping, with the experiment's ``ticks`` if given."""
         data = self.base.model_dump(mode="json")
         if self.ticks is not None:
-            data["ticks"] = self.ticks
+            data = {**free_length(data, ["ticks"]), "ticks": self.ticks}
         return data
 
     def digest(self) -> str:
@@ -390,8 +391,12 @@ def _kind_or_error(source: str, where: str, key: str, base: dict[str, Any]) -> s
 
 
 def set_key(data: dict[str, Any], key: str, value: Any) -> None:
-    """Set a dotted key (``epstein.legitimacy``, ``timeline.0.legitimacy``) in a mapping."""
+    """Set a dotted key (``epstein.legitimacy``, ``timeline.0.legitimacy``) in a mapping; a
+    run length (``ticks`` or ``end``) replaces the mapping's, whichever way it was given."""
     parts = key.split(".")
+    if len(parts) == 1 and parts[0] in ("ticks", "end"):
+        data.pop("ticks", None)
+        data.pop("end", None)
     node: Any = data
     for part in parts[:-1]:
         node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -56,8 +57,8 @@ class Scenario(BaseModel):
     seed: int = Field(0, ge=0, description="default seed")
     start: dt.date | None = Field(None, description="calendar date of tick 0 (timeline entries "
                                   "may then use `date`)")
-    end: dt.date | None = Field(None, description="last date to run to (sets `ticks` when "
-                                "`ticks` is not given)")
+    end: dt.date | None = Field(None, description="last date to run to: sets `ticks` (give "
+                                "one of them, or both in agreement)")
     tick_days: int = Field(7, ge=1, le=366, description="days per tick when `start` is given")
     grid: GridConfig = GridConfig()
     epstein: EpsteinConfig = EpsteinConfig()
@@ -70,7 +71,7 @@ class Scenario(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _ticks_from_end(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("end") is not None and "ticks" not in data:
+        if isinstance(data, dict) and data.get("end") is not None:
             start, end, days = data.get("start"), data.get("end"), data.get("tick_days", 7)
             try:
                 start, end = (TypeAdapter(dt.date).validate_python(v) for v in (start, end))
@@ -80,7 +81,13 @@ class Scenario(BaseModel):
                 if end <= start:
                     raise keyed_error("end", end, f"must be after start ({start})")
                 if days >= 1:
-                    data = {**data, "ticks": max(1, (end - start).days // days)}
+                    ticks = max(1, (end - start).days // days)
+                    given = data.get("ticks")
+                    if isinstance(given, int) and not isinstance(given, bool) and given != ticks:
+                        raise keyed_error("ticks", given, f"must be {ticks}, the ticks of "
+                                          f"{days} days from start ({start}) to end ({end}); "
+                                          "give one of ticks and end")
+                    data = {**data, "ticks": ticks}
         return data
 
     @model_validator(mode="after")
@@ -170,9 +177,9 @@ class Scenario(BaseModel):
         return self._source
 
     def with_overrides(self, **changes: Any) -> Scenario:
-        """A copy with top-level fields replaced (validated again)."""
-        data = self.model_dump()
-        data.update(changes)
+        """A copy with top-level fields replaced (validated again); a new ``ticks`` or ``end``
+        replaces both."""
+        data = {**free_length(self.model_dump(), changes), **changes}
         return Scenario.from_dict(data, source=self._source)
 
     def schedule(self) -> dict[str, Any]:
@@ -206,6 +213,17 @@ class Scenario(BaseModel):
         return hashlib.sha256(blob).hexdigest()[:16]
 
 
+def free_length(base: dict[str, Any], changes: Iterable[str]) -> dict[str, Any]:
+    """A shallow copy of the scenario mapping ``base`` without its run length (``ticks`` and
+    ``end``) if the keys ``changes`` set one: a new length replaces the old, whichever way it
+    was given. O(keys)."""
+    out = dict(base)
+    if {"ticks", "end"} & set(changes):
+        out.pop("ticks", None)
+        out.pop("end", None)
+    return out
+
+
 def _read_extended(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     data = read_toml(path, ScenarioError)
     base_name = data.pop("extends", None)
@@ -223,7 +241,7 @@ def _read_extended(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     if base_path.resolve() in seen:
         raise ScenarioError(path, [Problem("extends", repr(base_name), "a scenario that does "
                                            "not extend this one again (a cycle)")])
-    merged = _read_extended(base_path, (*seen, path.resolve()))
+    merged = free_length(_read_extended(base_path, (*seen, path.resolve())), data)
     for key, value in data.items():
         if key == "timeline":
             merged["timeline"] = [*merged.get("timeline", []), *value]
