@@ -488,9 +488,10 @@ class InsurgencyRun:
         tally["foreign_inflow"] = made
 
     def _deploy(self, lev: Levers) -> None:
-        """Security forces relax toward a target: garrisons by population plus a share sent
-        after detected insurgents and held ground; Sahwa militia where tribes are engaged and
-        Sunni legitimacy passes a threshold; war damage and battle intensity. O(cells)."""
+        """Security forces relax toward a target: garrisons by population (on ground the
+        government holds) plus a share sent after detected insurgents and held ground; Sahwa
+        militia where tribes are engaged and Sunni legitimacy passes a threshold; war damage and
+        battle intensity. O(cells)."""
         c = self.cfg
         rules.insurgent_counts(self.icell, self.role, self.inside.size, self.terr, self.desert,
                                self.sleeper, self.captive)
