@@ -64,12 +64,14 @@ def check_world(world: epstein.World) -> None:
 
 @pytest.mark.parametrize("variant", ["netlogo", "mesa", "paper"])
 @pytest.mark.parametrize("version", ["I", "II"])
-def test_fields_stay_exact_through_ticks_and_cop_changes(variant, version):
+@pytest.mark.parametrize("activation", ["mixed", "citizens_first"])
+def test_fields_stay_exact_through_ticks_and_cop_changes(variant, version, activation):
     vision = (3, 4) if version == "I" else (1.7, 1.7)
     scenario = Scenario.from_dict({
         "ticks": 1,
         "grid": {"width": 23, "height": 19},
         "epstein": {"version": version, "variant": variant, "legitimacy": 0.7,
+                    "activation": activation,
                     "max_jail_term": 10, "cop_density": 0.05,
                     "citizen_vision": vision[0], "cop_vision": vision[1]},
     })
@@ -98,3 +100,4 @@ def test_fields_stay_exact_through_ticks_and_cop_changes(variant, version):
         check_world(world)
         actives += int((world.agents.state == rules.ACTIVE).sum())
     assert actives > 0  # the check ran on a world where the fields had something to track
+

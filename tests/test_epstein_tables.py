@@ -34,7 +34,7 @@ def _params(variant: int, k: float, tables: int, magic: int = 0, shift: int = 0)
                         movement=True, same_vision=True, clone_probability=0.0, max_age=0,
                         own_cell=0, risk_table=rules.risk_table(k, tables),
                         ratio_table=rules.ratio_table(variant, tables), width_magic=magic,
-                        width_shift=shift)
+                        width_shift=shift, citizens_first=False)
 
 
 @pytest.mark.parametrize("variant", [rules.NETLOGO, rules.MESA, rules.PAPER])

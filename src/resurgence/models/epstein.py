@@ -156,6 +156,7 @@ def params(cfg: EpsteinConfig, citizen_offs: np.ndarray, cop_offs: np.ndarray,
                                       min(len(citizen_offs) + 2, 256)),
         width_magic=magic,
         width_shift=shift,
+        citizens_first=cfg.activation == "citizens_first",
     )
 
 

@@ -172,6 +172,7 @@ class Params(NamedTuple):
     ratio_table: np.ndarray  # uint8 [actives, cops]: the rounded ratio (see ratio_table)
     width_magic: int  # cell // width == (cell * width_magic) >> width_shift (see cell_xy)
     width_shift: int
+    citizens_first: bool  # every citizen's turn before every cop's (Epstein's Ascape code)
 
 
 class Tally(NamedTuple):
@@ -720,6 +721,25 @@ def record(counts: np.ndarray, killed: np.ndarray, born: np.ndarray, aged_out: n
 
 
 @njit(cache=True, _nrt=False)
+def citizens_first(rows: np.ndarray, order: np.ndarray) -> None:
+    """Reorder a shuffled ``order`` so that every citizen's turn comes before every cop's, in
+    place, O(n): the schedule of Epstein's own Ascape code (``edu.brook.cv.CVModel``), where
+    the citizens and the cops are two sub-scapes added in that order, the model runs its
+    sub-scapes in order (its ``Propogate`` rule is not of random execution, so
+    ``StrategyFactory`` tours them with the plain iterator), and each sub-scape runs its agents
+    in a fresh random order (``Rule.isRandomExecution`` is true by default). Each kind keeps a
+    uniformly random order: the swaps depend only on where the cops stand, so they permute the
+    agents of one kind the same way whatever their relative order was."""
+    j = 0
+    for k in range(order.shape[0]):
+        i = order[k]
+        if rows[i].kind != COP:
+            order[k] = order[j]
+            order[j] = i
+            j += 1
+
+
+@njit(cache=True, _nrt=False)
 def _tick(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
           actives: np.ndarray, citizen_offs: np.ndarray, cop_offs: np.ndarray, sp: np.ndarray,
           width: int, height: int, p: Params, killed: np.ndarray, born: np.ndarray,
@@ -744,6 +764,8 @@ def _tick(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarr
         arrests[g] = 0
     shuffle(order, st)
     n = order.shape[0]
+    if p.citizens_first:
+        citizens_first(rows, order)
     cop_win, active_win = win[COP_WINDOW], win[ACTIVE_WINDOW]
     far = n > PREFETCH_ROWS  # a smaller world stays in the caches: no prefetch needed
     for k in range(n):

@@ -35,6 +35,12 @@ class EpsteinConfig(BaseModel):
         description="vision shape; 'variant' uses the variant's own (netlogo/paper: disc, "
         "mesa: von_neumann)",
     )
+    activation: Literal["mixed", "citizens_first"] = Field(
+        "mixed",
+        description="turn order in a tick: mixed (citizens and cops in one random order: "
+        "NetLogo, Mesa, the paper's words) or citizens_first (Epstein's Ascape code: every "
+        "citizen in random order, then every cop in random order)",
+    )
     legitimacy: float = Field(0.82, ge=0.0, le=1.0, description="regime legitimacy L")
     max_jail_term: int = Field(30, ge=0, le=1_000_000, description="Jmax, ticks")
     threshold: float = Field(0.1, ge=0.0, le=1.0, description="activation threshold T")
