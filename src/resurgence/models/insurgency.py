@@ -125,7 +125,8 @@ class InsurgencyRun:
             self.pop_gov[g] = np.bincount(self.gov, weights=self.pop[g], minlength=self.n_gov)
         self.nbr = neighbour_table(np.asarray(th.inside, dtype=bool))
         self.oil = np.asarray(th.oil).ravel().astype(bool) & self.inside
-        self.populated = self.pop_cell >= max(cfg.people_per_agent, 500.0)
+        # a town: at least 5 residents per km2 (500 in a 10 km cell) and one agent's people
+        self.populated = self.pop_cell >= max(cfg.people_per_agent, 5.0 * self.area)
         self.d_desert = rules.bfs(self.terrain == rules.DESERT_T, self.nbr)
         self.d_urban = rules.bfs(self.populated, self.nbr)
         self.steps = max(1, round(cfg.speed_km / th.cell_km))
@@ -305,12 +306,24 @@ class InsurgencyRun:
         self.near = np.minimum(1.0, self.fighters_v / c.near_fighters)
         lg = self.legit[:, self.gov]  # (groups, cells)
         self.local_legit = (self.pop * lg).sum(axis=0) / np.maximum(self.pop_cell, 1.0)
-        present = np.maximum(self.present, 1)
-        self.sym_share = np.where(self.present > 0, self.sym / present, 0.0)
+        self.sym_share = self._block_share(self.sym, self.present)
         militia_share = self.militia / np.maximum(self.power, 1.0)
         pdet = self.pterrain[self.terrain] * (1.0 + c.tips * self.local_legit) \
             / (1.0 + c.cover * self.sym_share) * (1.0 + c.sahwa_intel * militia_share)
         self.pdet = np.clip(pdet, 0.0, 1.0)
+
+    def _block_share(self, part: np.ndarray, whole: np.ndarray) -> np.ndarray:
+        """``part / whole`` over each cell's control block, per cell (0 where the block has no
+        ``whole``): the sympathiser share of the residents present. Over blocks, as control,
+        so that it reads the same whatever the cell size: a 5 km cell holds a quarter of a
+        10 km cell's agents, and the noise of a per-cell share passes through rules that are
+        not linear in it (detection's ``1/(1 + nu s)``, the thresholds on it), which held the
+        5 km group back (docs/calibration.md). At 10 km a block is one cell: the same values
+        bit for bit. O(cells)."""
+        n = self.n_blocks
+        part_b = np.bincount(self.block, weights=part, minlength=n)[self.block]
+        whole_b = np.bincount(self.block, weights=whole, minlength=n)[self.block]
+        return np.where(whole_b > 0, part_b / np.maximum(whole_b, 1.0), 0.0)
 
     def _citizens(self, lev: Levers, tally: dict[str, float]) -> None:
         c = self.cfg
@@ -349,7 +362,7 @@ class InsurgencyRun:
         rules.insurgent_counts(self.icell, self.role, self.inside.size, self.terr, self.desert,
                                self.sleeper, self.captive)
         present_people = self.present * c.people_per_agent
-        self.sym_share = np.where(self.present > 0, self.sym / np.maximum(self.present, 1), 0.0)
+        self.sym_share = self._block_share(self.sym, self.present)
         need = (c.garrison_km2 * self.area + c.garrison_people * present_people / 1000.0) \
             * (1.0 - c.sympathy_help * self.sym_share)
         self.need = np.maximum(need, self.unit)
