@@ -320,10 +320,13 @@ class InsurgencyRun:
         not linear in it (detection's ``1/(1 + nu s)``, the thresholds on it), which held the
         5 km group back (docs/calibration.md). At 10 km a block is one cell: the same values
         bit for bit. O(cells)."""
-        n = self.n_blocks
-        part_b = np.bincount(self.block, weights=part, minlength=n)[self.block]
-        whole_b = np.bincount(self.block, weights=whole, minlength=n)[self.block]
+        part_b, whole_b = self._over_blocks(part), self._over_blocks(whole)
         return np.where(whole_b > 0, part_b / np.maximum(whole_b, 1.0), 0.0)
+
+    def _over_blocks(self, x: np.ndarray) -> np.ndarray:
+        """The sum of ``x`` over each cell's control block, per cell (float64; at 10 km,
+        where a block is one cell, ``x`` itself). O(cells)."""
+        return np.bincount(self.block, weights=x, minlength=self.n_blocks)[self.block]
 
     def _citizens(self, lev: Levers, tally: dict[str, float]) -> None:
         c = self.cfg
@@ -431,8 +434,13 @@ class InsurgencyRun:
         key = rules.stream_key(self.seed, self.tick, _STREAMS["combat"])
         term = lev.detention * c.max_detention_weeks
         cover = c.search_people * self.pop_cell / 1000.0 + c.search_km2 * self.area + 1.0
+        # forces and fighters meet over the control block, as control is decided there: the
+        # personnel of a block against the cover of its residents and ground, whatever the
+        # cell size (per cell, fighters gathered in one 5 km cell met all the forces sent
+        # after them on a quarter of the cover: docs/calibration.md)
+        power, cover = self._over_blocks(self.power), self._over_blocks(cover)
         killed, captured, sec = rules.ground_combat(
-            self.icell, self.role, self.ijail, self.power, self.hunt * c.unit_size, cover,
+            self.icell, self.role, self.ijail, power, self.hunt * c.unit_size, cover,
             self.pdet, c.attrition_insurgent,
             c.attrition_security, c.sleeper_exposure, c.capture_share, term, self.terrain,
             self.removed_terrain, self.effort_terrain, self.engaged, self.killed_cell, key,

@@ -408,9 +408,10 @@ def ground_combat(icell, role, ijail, power, hunters, cover, pdet, alpha, beta, 
                   killed_cell, key, free_rows, n_free):
     """Attrition where forces meet (Kress & Szechtman 2009: detection sets the kill rate).
 
-    A fighter (sleeper: times ``sleeper_exposure``) in a cell with ``E`` security personnel is
-    removed w.p. ``1 - exp(-alpha p_det E / (E + K_c))``, ``K_c`` the personnel that cover the
-    cell halfway (``cover``: residents and area to search); removed fighters are captured w.p.
+    A fighter (sleeper: times ``sleeper_exposure``) in a cell with ``E`` = ``power[c]`` security
+    personnel is removed w.p. ``1 - exp(-alpha p_det E / (E + K_c))``, ``K_c`` = ``cover[c]`` the
+    personnel that cover the ground halfway (residents and area to search; the model passes
+    both summed over the cell's control block); removed fighters are captured w.p.
     ``capture`` (detained for ``U(1, term)`` weeks), else killed. Security casualties are
     ``Poisson(beta x engaged fighters)`` per cell. Effort (personnel-weeks of the forces sent
     after insurgents, ``hunters``, in cells with field fighters — territorial or desert, not
