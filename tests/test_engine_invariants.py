@@ -100,4 +100,3 @@ def test_fields_stay_exact_through_ticks_and_cop_changes(variant, version, activ
         check_world(world)
         actives += int((world.agents.state == rules.ACTIVE).sum())
     assert actives > 0  # the check ran on a world where the fields had something to track
-

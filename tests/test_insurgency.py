@@ -449,3 +449,47 @@ def test_civilian_deaths_remove_residents():
     assert abs(dead - expected) < 4 * np.sqrt(expected) + 1, (dead, expected)
     quiet = run(scenario(ticks=52, initial_fighters=1500, attack_probability=0.0))
     assert (quiet.state == rules.DEAD).sum() == 0
+
+
+@pytest.mark.parametrize("control_km2", [400.0, 1600.0])  # one 20 km cell a block, or 2 x 2
+def test_sympathy_and_ground_combat_are_read_over_the_control_block(control_km2):
+    """The sympathiser share and ground combat's forces and cover are summed over the control
+    block, so that they do not depend on the cell size (docs/calibration.md, Resolution).
+    With 2 x 2 blocks: the share of a block is one value for its four cells, and fighters in a
+    cell without forces are still engaged by the forces of the block's other cells; with one
+    cell a block, per cell: four shares, and no fighter removed where no force stands. Either
+    half fails if its quantity is read per cell again."""
+    r = model.InsurgencyRun(scenario(ticks=1, control_km2=control_km2), 3, theatre=toy_theatre())
+    blocks = control_km2 > 400.0
+    a, b, c, d = 0, 1, W, W + 1  # the four cells of the first 2 x 2 block
+    r.present[:] = 0
+    r.sym[:] = 0
+    r.present[[a, b, c, d]] = [10, 10, 10, 10]
+    r.sym[[a, b, c, d]] = [10, 0, 0, 2]
+    r._refresh_fields()
+    share = r.sym_share[[a, b, c, d]]
+    assert share.tolist() == ([0.3] * 4 if blocks else [1.0, 0.0, 0.0, 0.2])
+
+    rows = np.flatnonzero(r.role != rules.FREE)
+    r.role[rows[1000:]] = rules.FREE  # 1,000 desert fighters, all in cell a, where no force is
+    r.role[rows[:1000]] = rules.DESERT
+    r.icell[rows[:1000]] = a
+    r.power[:] = 0.0
+    r.power[d] = 5_000.0
+    r.pdet[:] = 1.0
+    tally: dict[str, float] = {}
+    r._ground_combat(r.levers, tally)
+    removed = tally["insurgents_killed"] + tally["insurgents_captured"]
+    # blocks: each removed w.p. 1 - exp(-alpha E / (E + K)) ~ 0.26 (alpha 0.3): ~260, s.d. ~14
+    assert (removed > 150) if blocks else (removed == 0), removed
+
+
+def test_a_town_is_a_density_not_a_head_count():
+    """A cell is populated (sleepers live and strike there) with at least 5 residents per km²:
+    the toy steppe's 8,000 people a cell are a town in 20 km cells (20 per km²) and not in
+    50 km cells (3.2 per km², under 12,500 a cell), where a fixed 500 would call them one."""
+    steppe = toy_theatre().terrain == rules.STEPPE
+    for km, town in ((20.0, True), (50.0, False)):
+        r = model.InsurgencyRun(scenario(ticks=1, cell_km=km), 3, theatre=toy_theatre(km))
+        assert bool(r.populated[steppe.ravel()].all()) is town
+        assert bool(r.populated[steppe.ravel()].any()) is town

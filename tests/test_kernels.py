@@ -135,8 +135,9 @@ def test_shuffle_is_a_permutation_and_every_order_is_equally_likely():
 def test_citizens_first_puts_every_citizen_before_every_cop_each_in_a_uniform_order():
     """Epstein's Ascape schedule (``activation = "citizens_first"``): after the tick's shuffle,
     :func:`rules.citizens_first` moves the citizens ahead of the cops. Each kind's order must
-    stay uniformly random (24 orders of 4 citizens, 2 of 2 cops; chi-squared over 48,000
-    shuffles), and with the partition skipped the cops must stand anywhere (the mixed order)."""
+    stay uniformly random (24 orders of 4 citizens times 2 of 2 cops; chi-squared over the
+    24,000 partitioned of 48,000 shuffles), and with the partition skipped a cop must lead in a
+    third of the other 24,000 (the mixed order)."""
     rows = np.zeros(6, rules.AGENT)
     rows["kind"][:] = [rules.COP, rules.CITIZEN, rules.CITIZEN, rules.COP, rules.CITIZEN,
                        rules.CITIZEN]
