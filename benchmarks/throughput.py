@@ -173,8 +173,7 @@ def warm_up(variants: list[str]) -> float:
         # worlds of more than 32,767 agents count windows in int32 (epstein_rules.window_dtype):
         # a second compilation of the tick, done here too
         space = st.world.space
-        wide = space.windows.astype(np.int32)
-        st.world.space = space._replace(windows=wide, cop_window=wide[0], active_window=wide[1])
+        st.world.space = space._replace(extra=space.extra.astype(np.int32))
         st.sim._args = st.sim._tick_args()
         st.run(3)
     return time.perf_counter() - t0

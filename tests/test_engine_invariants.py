@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numba import njit
 
 from resurgence import Scenario
 from resurgence.engine.kernels import window_counts
@@ -57,15 +58,50 @@ def check_world(world: epstein.World) -> None:
     active = np.bincount(a.cell[a.state == rules.ACTIVE], minlength=cells)
     cops = np.bincount(a.cell[(a.kind == rules.COP) & (a.state != rules.GONE)], minlength=cells)
     assert np.array_equal(active, s.actives)
-    assert np.array_equal(brute_window(active, s.citizen_offs, s.width, s.height),
-                          s.active_window)
-    assert np.array_equal(brute_window(cops, s.citizen_offs, s.width, s.height), s.cop_window)
+    assert np.array_equal(cops, s.marks[rules.COP_WINDOW])
+    for kind, marks in ((rules.ACTIVE_WINDOW, active), (rules.COP_WINDOW, cops)):
+        window = brute_window(marks, s.citizen_offs, s.width, s.height)
+        assert np.array_equal(window_field(s, kind), window)  # what the rules read
+        if s.bits.shape[1] == 0:  # direct: the window counts themselves
+            assert np.array_equal(s.extra[kind], window)
+            continue
+        # layered: the layer's parts, each as defined
+        extra = brute_window(np.maximum(marks - 1, 0), s.citizen_offs, s.width, s.height)
+        assert np.array_equal(s.extra[kind], extra)
+        assert np.array_equal(unpack(s.bits[kind], cells), marks > 0)
+        assert np.array_equal(unpack(s.bits[rules.FLAGS + kind], cells), extra != 0)
+
+
+def unpack(bitmap: np.ndarray, cells: int) -> np.ndarray:
+    """The bitmap's bits for the cells, and a check that its padding holds none."""
+    bits = np.unpackbits(bitmap, bitorder="little")
+    assert not bits[cells:].any()
+    return bits[:cells].astype(bool)
+
+
+@njit
+def _window_field(bits, win, kind, sp, width, height):
+    out = np.zeros((2, width * height), np.int64)
+    for c in range(width * height):
+        x, y = c % width, c // width
+        out[0, c] = rules.marked(bits, win, kind, c, x, y, sp, width, height)
+        out[1, c] = rules.marked_both(bits, win, c, x, y, sp, width, height)[kind]
+    return out
+
+
+def window_field(s: rules.Space, kind: int) -> np.ndarray:
+    """What the rules read as the count of ``kind`` in every cell's window (``marked``, and the
+    pair the decisions read, ``marked_both``, which must agree)."""
+    single, pair = _window_field(s.bits, s.extra, kind, s.citizen_spans, s.width, s.height)
+    assert np.array_equal(single, pair)
+    return single
 
 
 @pytest.mark.parametrize("variant", ["netlogo", "mesa", "paper"])
 @pytest.mark.parametrize("version", ["I", "II"])
 @pytest.mark.parametrize("activation", ["mixed", "citizens_first"])
-def test_fields_stay_exact_through_ticks_and_cop_changes(variant, version, activation):
+@pytest.mark.parametrize("layered", [True, False])
+def test_fields_stay_exact_through_ticks_and_cop_changes(variant, version, activation, layered):
     vision = (3, 4) if version == "I" else (1.7, 1.7)
     scenario = Scenario.from_dict({
         "ticks": 1,
@@ -76,7 +112,8 @@ def test_fields_stay_exact_through_ticks_and_cop_changes(variant, version, activ
                     "citizen_vision": vision[0], "cop_vision": vision[1]},
     })
     rng = np.random.default_rng(3)
-    world = epstein.build(scenario, rng)
+    world = epstein.build(scenario, rng, layered=layered)
+    assert (world.space.bits.shape[1] > 0) == layered
     p = epstein.params(scenario.epstein, world.space.citizen_offs, world.space.cop_offs,
                        world.space.width)
     tally = rules.Tally(*(np.zeros(2, np.int64) for _ in range(4)))

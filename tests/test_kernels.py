@@ -1,4 +1,5 @@
-"""The engine kernels: random draws, window spans and window updates, free-cell choice."""
+"""The engine kernels: random draws, window spans and window updates, marked layers, free-cell
+choice."""
 
 from __future__ import annotations
 
@@ -8,6 +9,11 @@ from numba import njit
 
 from resurgence.engine.kernels import (
     below,
+    bit_run_count,
+    bitmap_bytes,
+    mark_add,
+    marked_layer,
+    marks_in_window,
     nth_in_spans,
     nth_in_window,
     prefetch,
@@ -73,6 +79,26 @@ def _nth_both(cell, offs, sp, counts, width, height):
         a, b = nth_in_window(cell, offs, counts, nth, width, height)
         c, d = nth_in_spans(cell, sp, counts, nth, width, height)
         out[nth] = a, b, c, d
+    return out
+
+
+@njit
+def _bit_runs(bits, starts, lengths):
+    out = np.empty(starts.shape[0], np.int64)
+    for k in range(starts.shape[0]):
+        out[k] = bit_run_count(bits, starts[k], lengths[k])
+    return out
+
+
+@njit
+def _mark_and_read(counts, bits, flags, extra, cells, deltas, sp, width, height):
+    """Apply the marks one by one; after each, the layer's count in every cell's window."""
+    out = np.empty((cells.shape[0], width * height), np.int64)
+    for k in range(cells.shape[0]):
+        mark_add(counts, bits, flags, extra, cells[k], sp, deltas[k], width, height)
+        for c in range(width * height):
+            out[k, c] = marks_in_window(bits, flags, extra, c, c % width, c // width, sp, width,
+                                        height)
     return out
 
 
@@ -298,3 +324,57 @@ def test_random_free_cell_draws_as_below_does(density):
     drawn = out[:, 1] != -2
     assert drawn.sum() > 3000
     assert np.array_equal(out[drawn, 0], out[drawn, 1])  # same cell, same state after (-3)
+
+
+def test_bit_run_count_counts_the_set_bits_of_any_run():
+    # runs of 0 to 130 bits (several 56-bit loads) from any position, up to the bitmap's end
+    rng = np.random.default_rng(8)
+    cells = 301
+    on = rng.random(cells) < 0.4
+    bits = np.zeros(bitmap_bytes(cells), np.uint8)
+    bits[: (cells + 7) // 8] = np.packbits(on, bitorder="little")
+    starts = rng.integers(0, cells, 4000)
+    lengths = np.minimum(rng.integers(0, 131, 4000), cells - starts)
+    expected = [on[a : a + n].sum() for a, n in zip(starts, lengths, strict=True)]
+    assert np.array_equal(_bit_runs(bits, starts, lengths), expected)
+
+
+@WINDOWS
+def test_a_marked_layer_counts_every_window_as_a_recount_does(shape, radius, centre):
+    # marks added and removed at random, up to three in a cell (the extra field's case), on a
+    # torus where the windows wrap: after every mark, the count the layer gives in each cell's
+    # window is the brute-force sum, and its parts are what building it from scratch gives
+    width, height = WIDTH, HEIGHT
+    cells = width * height
+    offs = offsets(shape, radius, centre)
+    sp = spans(offs)
+    rng = np.random.default_rng(9)
+    counts = np.zeros(cells, np.int16)
+    bits, flags = np.zeros(bitmap_bytes(cells), np.uint8), np.zeros(bitmap_bytes(cells), np.uint8)
+    extra = np.zeros(cells, np.int32)
+    shadow = np.zeros(cells, np.int64)
+    marks, deltas = [], []
+    for _ in range(300):
+        c = int(rng.integers(0, 12)) * 23 % cells  # a few cells, so that marks pile up
+        d = -1 if shadow[c] == 3 or (shadow[c] > 0 and rng.random() < 0.45) else 1
+        shadow[c] += d
+        marks.append(c)
+        deltas.append(d)
+    got = _mark_and_read(counts, bits, flags, extra, np.array(marks), np.array(deltas), sp,
+                         width, height)
+    assert shadow.max() == 3
+    shadow[:] = 0
+    for k, (c, d) in enumerate(zip(marks, deltas, strict=True)):
+        shadow[c] += d
+        if k % 25 == 24 or k == len(marks) - 1:
+            expected = np.zeros(cells, np.int64)
+            for dx, dy in offs:
+                expected += np.roll(shadow.reshape(height, width), (-dy, -dx), (0, 1)).ravel()
+            assert np.array_equal(got[k], expected), k
+    assert np.array_equal(counts, shadow)
+    want_bits, want_flags = np.zeros_like(bits), np.zeros_like(flags)
+    want_extra = np.zeros_like(extra)
+    marked_layer(counts, offs, width, height, want_bits, want_flags, want_extra)
+    assert np.array_equal(bits, want_bits)
+    assert np.array_equal(extra, want_extra)
+    assert np.array_equal(flags, want_flags)

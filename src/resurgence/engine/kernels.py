@@ -1,4 +1,4 @@
-"""Numba kernels shared by the models: window counts, occupancy lists, random choices in vision,
+"""Numba kernels shared by the models: window counts, marked layers, random choices in vision,
 and the random number generator the tick kernels draw from.
 
 Space is a torus of ``width x height`` cells indexed ``cell = y * width + x``. A *window* is a
@@ -6,8 +6,10 @@ neighbourhood given as (dx, dy) offsets (see :mod:`resurgence.engine.neighbourho
 adding over it, as row *spans* ``(dy, lo, hi)``: every supported shape is row-convex, so each
 row of the window is the contiguous range ``dx = lo..hi``. A window count field holds, for
 every cell, how many marked agents lie in that cell's window; it is built once in
-O(cells x rows of the window) and then kept exact incrementally, O(window) per marked agent
-that moves or changes mark, so that any agent reads its count in O(1).
+O(cells x rows of the window) and can be kept exact incrementally, O(window) per marked agent
+that moves or changes mark (:func:`window_add`), so that any agent reads its count in O(1). A
+*marked layer* (below) answers the same question from a bitmap in O(rows of the window), and
+costs O(1) per marked agent that moves: the models use it where marked agents move often.
 
 Random numbers come from xoshiro256** (Blackman and Vigna 2018) whose 256-bit state is a
 ``uint64[4]`` array seeded from the run's ``numpy.random.Generator`` (:func:`prng_state`).
@@ -126,6 +128,40 @@ def prefetch(typingctx, arr, idx):
         return context.get_dummy_value()
 
     return types.void(arr, idx), codegen
+
+
+@intrinsic
+def load_u64(typingctx, arr, idx):
+    """The 8 bytes of the uint8 array ``arr`` from byte ``idx`` on, as a little-endian uint64
+    (one unaligned load). ``idx + 8`` must not exceed the array's length."""
+    if not isinstance(arr, types.Array) or not isinstance(idx, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        aryty, idxty = signature.args
+        ary = context.make_array(aryty)(context, builder, args[0])
+        i8p = ir.IntType(8).as_pointer()
+        offset = context.cast(builder, args[1], idxty, types.intp)
+        ptr = builder.gep(builder.bitcast(ary.data, i8p), [offset])
+        value = builder.load(builder.bitcast(ptr, ir.IntType(64).as_pointer()), align=1)
+        return value
+
+    return types.uint64(arr, idx), codegen
+
+
+@intrinsic
+def popcount(typingctx, x):
+    """The number of set bits of the uint64 ``x`` (``llvm.ctpop``: one instruction)."""
+    if not isinstance(x, types.Integer) or x.bitwidth != 64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        i64 = ir.IntType(64)
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(i64, [i64]),
+                                            "llvm.ctpop.i64")
+        return builder.call(fn, [args[0]])
+
+    return types.uint64(x), codegen
 
 
 # --------------------------------------------------------------------------- windows
@@ -399,3 +435,136 @@ def nth_in_spans(cell: int, sp: np.ndarray, counts: np.ndarray, nth: int, width:
                 nth -= k
         nth -= total
     return -1, -1
+
+
+# --------------------------------------------------------------------------- marked layers
+# A *marked layer* answers "how many marked agents (cops, say) lie in this cell's window" in
+# O(rows of the window), without a window count field that every move of a marked agent would
+# rewrite (O(window) per move, and at 1000 x 1000 each window row is a cache line of its own):
+#
+#   counts  per cell (int16): the marked agents in the cell
+#   bits    bitmap (:func:`bitmap_bytes`): bit ``c`` set iff ``counts[c] > 0``
+#   extra   window count field (any integer dtype): the window sums of ``max(counts - 1, 0)``,
+#           the marked agents beyond a cell's first (cells hold one agent, so nearly all zero)
+#   flags   bitmap of the same size: bit ``c`` set iff ``extra[c] != 0``
+#
+# The count of a window is then the set bits of ``bits`` over its rows (one popcount per row of
+# up to 56 cells) plus ``extra`` where ``flags`` says it is not zero. A mark added or removed
+# costs O(1), and O(window) only when its cell holds another marked agent. The bitmaps of a
+# 1000 x 1000 torus are 125 kB each: they stay in the L2 cache.
+def bitmap_bytes(cells: int) -> int:
+    """Bytes of a marked layer's bitmap over ``cells`` cells: one bit a cell, and 8 bytes of
+    padding so that :func:`bit_run_count` may load 8 bytes from any cell's byte."""
+    return (cells + 7) // 8 + 8
+
+
+@njit(inline="always", cache=True)
+def bit_run_count(bits: np.ndarray, start: int, n: int) -> int:
+    """The set bits of the bitmap ``bits`` at positions ``start .. start + n - 1``: one 8-byte
+    load and popcount per 56 positions."""
+    total = 0
+    while n > 0:
+        m = min(n, 56)
+        word = load_u64(bits, start >> 3) >> np.uint64(start & 7)
+        total += int(popcount(word & ((np.uint64(1) << np.uint64(m)) - np.uint64(1))))
+        start += m
+        n -= m
+    return total
+
+
+@njit(inline="always", cache=True)
+def window_bits(bits: np.ndarray, x0: int, y0: int, sp: np.ndarray, width: int,
+                height: int) -> int:
+    """The set bits of ``bits`` over the window (given by its :func:`spans`) around the cell
+    (x0, y0). O(rows of the window) for windows up to 56 cells wide."""
+    total = 0
+    for r in range(sp.shape[0]):
+        base, a, b = span_run(x0, y0, sp, r, width, height)
+        k = 0
+        if a < 0:
+            k += bit_run_count(bits, base + a + width, -a)
+            a = 0
+        if b >= width:
+            k += bit_run_count(bits, base, b - width + 1)
+            b = width - 1
+        k += bit_run_count(bits, base + a, b - a + 1)
+        total += k * sp[r, 3]
+    return total
+
+
+@njit(inline="always", cache=True)
+def window_bits_pair(bits_a: np.ndarray, bits_b: np.ndarray, x0: int, y0: int, sp: np.ndarray,
+                     width: int, height: int) -> tuple[int, int]:
+    """:func:`window_bits` of two bitmaps over the same window, in one walk of its rows."""
+    ta = 0
+    tb = 0
+    for r in range(sp.shape[0]):
+        base, a, b = span_run(x0, y0, sp, r, width, height)
+        ka = 0
+        kb = 0
+        if a < 0:
+            ka += bit_run_count(bits_a, base + a + width, -a)
+            kb += bit_run_count(bits_b, base + a + width, -a)
+            a = 0
+        if b >= width:
+            ka += bit_run_count(bits_a, base, b - width + 1)
+            kb += bit_run_count(bits_b, base, b - width + 1)
+            b = width - 1
+        ka += bit_run_count(bits_a, base + a, b - a + 1)
+        kb += bit_run_count(bits_b, base + a, b - a + 1)
+        ta += ka * sp[r, 3]
+        tb += kb * sp[r, 3]
+    return ta, tb
+
+
+@njit(inline="always", cache=True)
+def marks_in_window(bits: np.ndarray, flags: np.ndarray, extra: np.ndarray, cell: int, x0: int,
+                    y0: int, sp: np.ndarray, width: int, height: int) -> int:
+    """The marked agents of a marked layer (see above) in the window around ``cell`` = (x0, y0).
+    O(rows of the window)."""
+    total = window_bits(bits, x0, y0, sp, width, height)
+    if is_set(flags, cell):
+        total += extra[cell]
+    return total
+
+
+@njit(inline="always", cache=True)
+def mark_add(counts: np.ndarray, bits: np.ndarray, flags: np.ndarray, extra: np.ndarray,
+             cell: int, sp: np.ndarray, delta: int, width: int, height: int) -> None:
+    """Add ``delta`` (+1 or -1) marked agents to ``cell`` of a marked layer (see above). O(1),
+    O(window) if the cell holds more than one marked agent before or after."""
+    old = counts[cell]
+    new = old + delta
+    counts[cell] = new
+    set_bit(bits, cell, new > 0)
+    if old > 1 or new > 1:
+        extra_add(extra, flags, cell, sp, max(new - 1, 0) - max(old - 1, 0), width, height)
+
+
+@njit(cache=True)
+def extra_add(extra: np.ndarray, flags: np.ndarray, cell: int, sp: np.ndarray, delta: int,
+              width: int, height: int) -> None:
+    """:func:`window_add` on a marked layer's ``extra`` field, keeping its ``flags`` exact.
+    Not inlined: a cell rarely holds two marked agents."""
+    window_add(extra, cell, sp, delta, width, height)
+    x0, y0 = cell % width, cell // width
+    for r in range(sp.shape[0]):
+        base, a, b = span_run(x0, y0, sp, r, width, height)
+        for x in range(a, b + 1):
+            if x < 0:
+                x += width
+            elif x >= width:
+                x -= width
+            set_bit(flags, base + x, extra[base + x] != 0)
+
+
+def marked_layer(counts: np.ndarray, offs: np.ndarray, width: int, height: int,
+                 bits: np.ndarray, flags: np.ndarray, extra: np.ndarray) -> None:
+    """Fill a marked layer's ``bits``, ``extra`` and ``flags`` from its per-cell ``counts``
+    (start, or a change of the window). O(cells x rows of the window)."""
+    cells = width * height
+    bits[:] = 0
+    bits[: (cells + 7) // 8] = np.packbits(counts > 0, bitorder="little")
+    extra[:] = window_counts(np.maximum(counts.astype(np.int32) - 1, 0), offs, width, height)
+    flags[:] = 0
+    flags[: (cells + 7) // 8] = np.packbits(extra != 0, bitorder="little")

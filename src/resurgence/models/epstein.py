@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from resurgence.engine.kernels import prng_state, spans, window_counts
+from resurgence.engine.kernels import marked_layer, prng_state, spans, window_counts
 from resurgence.engine.neighbourhood import offsets
 from resurgence.models import epstein_rules as rules
 from resurgence.scenario import EpsteinConfig, Scenario
@@ -46,11 +46,14 @@ class World:
     prng: np.ndarray  # uint64[4]: xoshiro256** state the ticks draw from, seeded from rng
 
 
-def build(scenario: Scenario, rng: np.random.Generator, spare_cops: bool = False) -> World:
+def build(scenario: Scenario, rng: np.random.Generator, spare_cops: bool = False,
+          layered: bool | None = None) -> World:
     """Place citizens and cops on the torus and build the count fields. O(cells).
 
     Rows are reserved for the most cops the timeline asks for (``spare_cops``: for a cop on
-    every cell the citizens leave free) and, in Model II, for newborns."""
+    every cell the citizens leave free) and, in Model II, for newborns. The window counts are
+    layered in worlds of more than ``rules.LAYERED_CELLS`` cells, else direct (``layered``
+    forces one way: the same counts, so the same run bit for bit)."""
     cfg, grid = scenario.epstein, scenario.grid
     cells = grid.cells
     # the placement's temporaries (8 B per cell) are freed before the world is allocated
@@ -92,7 +95,8 @@ def build(scenario: Scenario, rng: np.random.Generator, spare_cops: bool = False
 
     citizen_offs, cop_offs = vision_offsets(cfg)
     space = rules.space(grid.width, grid.height, citizen_offs, cop_offs, spans(citizen_offs),
-                        rules.window_dtype(capacity))
+                        rules.window_dtype(capacity),
+                        cells > rules.LAYERED_CELLS if layered is None else layered)
     on_grid = n_cit + n_cop  # rows 0..on_grid-1, one per cell at start
     space.head[cell[:on_grid]] = np.arange(on_grid, dtype=np.int32)
     space.occupied[cell[:on_grid]] = 1
@@ -113,14 +117,17 @@ def build(scenario: Scenario, rng: np.random.Generator, spare_cops: bool = False
 
 
 def rebuild_windows(a: rules.Agents, s: rules.Space) -> None:
-    """Recompute the cop and active window fields from scratch (start, or a vision change)."""
-    marks = np.zeros(s.width * s.height, np.int32)  # int32 temporaries: 12 B per cell at most
-    np.add.at(marks, a.cell[(a.kind == rules.COP) & (a.state != rules.GONE)], 1)
-    s.cop_window[:] = window_counts(marks, s.citizen_offs, s.width, s.height)
-    marks[:] = 0
-    np.add.at(marks, a.cell[a.state == rules.ACTIVE], 1)
-    s.actives[:] = marks
-    s.active_window[:] = window_counts(marks, s.citizen_offs, s.width, s.height)
+    """Recompute the counts of cops and actives from scratch (start, or a vision change)."""
+    for kind, on in ((rules.COP_WINDOW, (a.kind == rules.COP) & (a.state != rules.GONE)),
+                     (rules.ACTIVE_WINDOW, a.state == rules.ACTIVE)):
+        counts = s.marks[kind]
+        counts[:] = 0
+        np.add.at(counts, a.cell[on], 1)
+        if s.bits.shape[1] == 0:  # direct
+            s.extra[kind] = window_counts(counts, s.citizen_offs, s.width, s.height)
+        else:
+            marked_layer(counts, s.citizen_offs, s.width, s.height, s.bits[kind],
+                         s.bits[rules.FLAGS + kind], s.extra[kind])
 
 
 def _fill_uniform(out: np.ndarray, rng: np.random.Generator, chunk: int = 1 << 16) -> None:

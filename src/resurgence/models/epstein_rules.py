@@ -51,7 +51,10 @@ from numba import njit
 from resurgence.engine.kernels import (
     at,
     below,
+    bitmap_bytes,
     is_set,
+    mark_add,
+    marks_in_window,
     nth_in_spans,
     nth_in_window,
     prefetch,
@@ -61,6 +64,7 @@ from resurgence.engine.kernels import (
     shuffle,
     uniform,
     window_add,
+    window_bits_pair,
     wrap,
 )
 
@@ -85,12 +89,18 @@ AGENT = np.dtype({
     "itemsize": 32,
 })
 
-#: ``Space.grid[cell]`` holds (HEAD, OCCUPIED), one 8-byte row per cell;
-#: ``Space.windows[COP_WINDOW]`` and ``Space.windows[ACTIVE_WINDOW]`` are the two window count
-#: planes, each a contiguous array of its own (int16 where that is exact, see
-#: :func:`window_dtype`), so that adding over a 15-cell window row touches one or two cache lines
+#: ``Space.grid[cell]`` holds (HEAD, OCCUPIED), one 8-byte row per cell
 HEAD, OCCUPIED = 0, 1
+#: the two marked layers (:mod:`resurgence.engine.kernels`): cops and active citizens, counted
+#: over citizen vision. ``Space.marks[k]`` is layer ``k``'s per-cell count, ``Space.bits[k]`` its
+#: bitmap, ``Space.bits[FLAGS + k]`` its flags and ``Space.extra[k]`` its extra window field
 COP_WINDOW, ACTIVE_WINDOW = 0, 1
+FLAGS = 2
+#: worlds of more cells than this keep layered counts, smaller ones direct counts (``Space``).
+#: The direct window fields of this many cells fill 1 MB in int32 (more than 32,767 agents), a
+#: core's L2 cache on the machines measured: at 200 x 200 direct counts run as fast or faster,
+#: at 500 x 500 and 1000 x 1000 layered ones up to twice as fast (docs/benchmarks.md)
+LAYERED_CELLS = 1 << 17
 
 
 class Agents(NamedTuple):
@@ -116,41 +126,52 @@ def agents(capacity: int) -> Agents:
 
 
 class Space(NamedTuple):
-    """The torus and the count fields that let every rule read its neighbourhood in O(1)."""
+    """The torus, its occupant lists, and the counts of cops and actives in every cell's window,
+    kept one of two ways, with the same counts:
+
+    - *layered* (large worlds, :data:`LAYERED_CELLS`): marked layers
+      (:mod:`resurgence.engine.kernels`). A move costs O(1), a count O(rows of the window),
+      from bitmaps that stay in the L2 cache.
+    - *direct* (``bits`` has no columns): ``extra`` holds the whole window counts, kept by
+      ``window_add``. A move costs O(window), a count O(1). Both fields stay in the cache, so
+      this is the faster way while the world is small.
+    """
 
     width: int
     height: int
     grid: np.ndarray  # (cells, 2) int32: HEAD and OCCUPIED below
     head: np.ndarray  # int32 view of grid: first occupant (-1: empty)
     occupied: np.ndarray  # int32 view of grid: occupants that block movement
-    cop_window: np.ndarray  # view of windows: cops within citizen vision of the cell
-    active_window: np.ndarray  # view of windows: actives within citizen vision of the cell
-    actives: np.ndarray  # int16 per cell: active citizens in the cell
+    marks: np.ndarray  # (2, cells) int16: cops (COP_WINDOW), active citizens in the cell
+    actives: np.ndarray  # view of marks: active citizens in the cell
+    bits: np.ndarray  # (4, kernels.bitmap_bytes or 0) uint8: the layers' bitmaps, their flags
+    extra: np.ndarray  # (2, cells) window_dtype: the layers' extra fields, or the window counts
     blocked: np.ndarray  # uint8 bitmap, bit per cell (little-endian): occupied > 0
     citizen_offs: np.ndarray  # (n, 2) int32: citizen vision
     cop_offs: np.ndarray  # (n, 2) int32: cop vision
     citizen_spans: np.ndarray  # (rows, 4) int32: citizen vision as spans (kernels.spans)
-    windows: np.ndarray  # (2, cells) window_dtype: the COP_WINDOW and ACTIVE_WINDOW planes
 
 
 def window_dtype(marked: int) -> np.dtype:
     """The narrowest signed integer that holds any window count when at most ``marked`` agents
     can be marked (cops, or citizens, that can exist at once): int16 up to 32,767, else int32.
-    A window count never exceeds the number of marked agents, so the counts stay exact."""
+    A window count never exceeds the number of marked agents, so the counts stay exact (the
+    extra fields hold less than the window counts)."""
     return np.dtype(np.int16) if marked <= np.iinfo(np.int16).max else np.dtype(np.int32)
 
 
 def space(width: int, height: int, citizen_offs: np.ndarray, cop_offs: np.ndarray,
-          citizen_spans: np.ndarray, dtype: type = np.int32) -> Space:
-    """An empty torus: no occupants, all counts zero; window counts of type ``dtype``."""
-    grid = np.zeros((width * height, 2), np.int32)
+          citizen_spans: np.ndarray, dtype: type = np.int32, layered: bool = True) -> Space:
+    """An empty torus: no occupants, all counts zero; window fields of type ``dtype``;
+    ``layered`` or direct counts (see ``Space``)."""
+    cells = width * height
+    grid = np.zeros((cells, 2), np.int32)
     grid[:, HEAD] = -1
-    windows = np.zeros((2, width * height), dtype)
-    return Space(width, height, grid, grid[:, HEAD], grid[:, OCCUPIED],
-                 windows[COP_WINDOW], windows[ACTIVE_WINDOW],
-                 np.zeros(width * height, np.int16),
-                 np.zeros((width * height + 7) // 8, np.uint8), citizen_offs, cop_offs,
-                 citizen_spans, windows)
+    marks = np.zeros((2, cells), np.int16)
+    bits = np.zeros((4, bitmap_bytes(cells) if layered else 0), np.uint8)
+    return Space(width, height, grid, grid[:, HEAD], grid[:, OCCUPIED], marks,
+                 marks[ACTIVE_WINDOW], bits, np.zeros((2, cells), dtype),
+                 np.zeros((cells + 7) // 8, np.uint8), citizen_offs, cop_offs, citizen_spans)
 
 
 class Params(NamedTuple):
@@ -184,7 +205,8 @@ class Tally(NamedTuple):
     arrests: np.ndarray  # int64[2]
 
 
-# The rules below take bare arrays (``rows``: AGENT records, ``grid``: Space.grid, ``actives``,
+# The rules below take bare arrays (``rows``: AGENT records, ``grid``: Space.grid, ``win``:
+# Space.extra, ``marks``, ``bits``,
 # ``sp``: citizen vision spans, ``st``: the random state) rather than the NamedTuples, and read
 # record fields one at a time, never as field views: either costs ~100 ns of reference counting
 # per call, more than a whole agent's turn.
@@ -320,17 +342,64 @@ def occupy(grid: np.ndarray, blocked: np.ndarray, cell: int, delta: int) -> None
 
 
 @njit(inline="always", cache=True)
+def mark(marks: np.ndarray, bits: np.ndarray, win: np.ndarray, kind: int, cell: int, sp: np.ndarray,
+         delta: int, width: int, height: int) -> None:
+    """Add ``delta`` (+1 or -1) cops (``kind`` COP_WINDOW) or actives (ACTIVE_WINDOW) to
+    ``cell``. Layered: O(1) unless the cell holds more than one of them (kernels.mark_add);
+    direct: O(window) (kernels.window_add)."""
+    if is_direct(bits):
+        marks[kind, cell] += delta
+        window_add(win[kind], cell, sp, delta, width, height)
+    else:
+        mark_add(marks[kind], bits[kind], bits[FLAGS + kind], win[kind], cell, sp, delta, width,
+                 height)
+
+
+@njit(inline="always", cache=True)
+def marked(bits: np.ndarray, win: np.ndarray, kind: int, cell: int, x0: int, y0: int,
+           sp: np.ndarray, width: int, height: int) -> int:
+    """The cops (``kind`` COP_WINDOW) or actives (ACTIVE_WINDOW) within citizen vision ``sp``
+    of ``cell`` = (x0, y0). Layered: O(rows of the window) (kernels.marks_in_window); direct:
+    O(1)."""
+    if is_direct(bits):
+        return win[kind, cell]
+    return marks_in_window(bits[kind], bits[FLAGS + kind], win[kind], cell, x0, y0, sp, width,
+                           height)
+
+
+@njit(inline="always", cache=True)
+def marked_both(bits: np.ndarray, win: np.ndarray, cell: int, x0: int, y0: int, sp: np.ndarray,
+                width: int, height: int) -> tuple[int, int]:
+    """(cops, actives) within citizen vision ``sp`` of ``cell`` = (x0, y0), as two
+    :func:`marked` calls, with one walk of the window's rows when layered."""
+    if is_direct(bits):
+        return win[COP_WINDOW, cell], win[ACTIVE_WINDOW, cell]
+    cops, actives = window_bits_pair(bits[COP_WINDOW], bits[ACTIVE_WINDOW], x0, y0, sp, width,
+                                     height)
+    if is_set(bits[FLAGS + COP_WINDOW], cell):
+        cops += win[COP_WINDOW, cell]
+    if is_set(bits[FLAGS + ACTIVE_WINDOW], cell):
+        actives += win[ACTIVE_WINDOW, cell]
+    return cops, actives
+
+
+@njit(inline="always", cache=True)
+def is_direct(bits: np.ndarray) -> bool:
+    """True for a direct world (``Space.bits`` of no columns): ``Space.extra`` then holds the
+    whole window counts, kept by :func:`resurgence.engine.kernels.window_add`."""
+    return bits.shape[1] == 0
+
+
+@njit(inline="always", cache=True)
 def set_active(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
-               actives: np.ndarray, sp: np.ndarray, width: int, height: int, i: int,
+               marks: np.ndarray, bits: np.ndarray, sp: np.ndarray, width: int, height: int, i: int,
                active: bool) -> None:
-    """Mark citizen ``i`` active or quiet, keeping the active count fields exact."""
+    """Mark citizen ``i`` active or quiet, keeping the active marked layer exact."""
     r = rows[i]
     was = r.state == ACTIVE
     r.state = ACTIVE if active else QUIET
     if was != active:
-        delta = 1 if active else -1
-        actives[r.cell] += delta
-        window_add(win[ACTIVE_WINDOW], r.cell, sp, delta, width, height)
+        mark(marks, bits, win, ACTIVE_WINDOW, r.cell, sp, 1 if active else -1, width, height)
 
 
 @njit(inline="always", cache=True)
@@ -359,66 +428,71 @@ def _take(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, i: int) -> No
 
 
 @njit(inline="always", cache=True)
-def _place(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray, sp: np.ndarray,
-           width: int, height: int, i: int, cell: int) -> None:
-    """Put agent ``i`` (quiet or a cop) on ``cell``. O(window) for a cop, else O(1)."""
+def _place(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
+           marks: np.ndarray, bits: np.ndarray, sp: np.ndarray, width: int, height: int, i: int,
+           cell: int) -> None:
+    """Put agent ``i`` (quiet or a cop) on ``cell``. O(1)."""
     _put(rows, grid, blocked, i, cell)
     if rows[i].kind == COP:
-        window_add(win[COP_WINDOW], cell, sp, 1, width, height)
+        mark(marks, bits, win, COP_WINDOW, cell, sp, 1, width, height)
 
 
 @njit(inline="always", cache=True)
-def _lift(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray, sp: np.ndarray,
-          width: int, height: int, i: int) -> None:
-    """Take agent ``i`` off its cell (it must not be active). O(window) for a cop, else O(1)."""
+def _lift(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
+          marks: np.ndarray, bits: np.ndarray, sp: np.ndarray, width: int, height: int,
+          i: int) -> None:
+    """Take agent ``i`` off its cell (it must not be active). O(1)."""
     cell = rows[i].cell
     _take(rows, grid, blocked, i)
     if rows[i].kind == COP:
-        window_add(win[COP_WINDOW], cell, sp, -1, width, height)
+        mark(marks, bits, win, COP_WINDOW, cell, sp, -1, width, height)
 
 
 @njit(cache=True)
 def place(a: Agents, s: Space, i: int, cell: int) -> None:
     """Put agent ``i`` (quiet or a cop) on ``cell`` (for Python-side callers)."""
-    _place(a.rows, s.grid, s.windows, s.blocked, s.citizen_spans, s.width, s.height, i, cell)
+    _place(a.rows, s.grid, s.extra, s.blocked, s.marks, s.bits, s.citizen_spans, s.width,
+           s.height, i, cell)
 
 
 @njit(cache=True)
 def lift(a: Agents, s: Space, i: int) -> None:
     """Take agent ``i`` off its cell (for Python-side callers)."""
-    _lift(a.rows, s.grid, s.windows, s.blocked, s.citizen_spans, s.width, s.height, i)
+    _lift(a.rows, s.grid, s.extra, s.blocked, s.marks, s.bits, s.citizen_spans, s.width,
+          s.height, i)
 
 
 @njit(inline="always", cache=True)
 def relocate(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
-             actives: np.ndarray, sp: np.ndarray, width: int, height: int, i: int,
+             marks: np.ndarray, bits: np.ndarray, sp: np.ndarray, width: int, height: int, i: int,
              target: int) -> None:
-    """Move agent ``i`` to ``target``; O(window) if it is a cop or active, else O(1)."""
+    """Move agent ``i`` to ``target``. O(1)."""
     active = rows[i].state == ACTIVE
     if active:
-        set_active(rows, grid, win, blocked, actives, sp, width, height, i, False)
-    _lift(rows, grid, win, blocked, sp, width, height, i)
-    _place(rows, grid, win, blocked, sp, width, height, i, target)
+        set_active(rows, grid, win, blocked, marks, bits, sp, width, height, i, False)
+    _lift(rows, grid, win, blocked, marks, bits, sp, width, height, i)
+    _place(rows, grid, win, blocked, marks, bits, sp, width, height, i, target)
     if active:
-        set_active(rows, grid, win, blocked, actives, sp, width, height, i, True)
+        set_active(rows, grid, win, blocked, marks, bits, sp, width, height, i, True)
 
 
 # --------------------------------------------------------------------------- rules
 @njit(inline="always", cache=True)
 def decide(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
-           actives: np.ndarray, offs: np.ndarray, sp: np.ndarray, width: int, height: int, i: int,
-           p: Params) -> None:
+           marks: np.ndarray, bits: np.ndarray, offs: np.ndarray, sp: np.ndarray, width: int,
+           height: int, i: int, p: Params) -> None:
     """Rule A: be active iff ``G - N > T``, grievance ``G = H (1 - L)``, net risk ``N = R P``.
 
     Model II adds: only if a member of the other group is within vision (``offs``).
     """
-    active = wants_active(rows, grid, win, offs, width, height, i, p, 0)
-    set_active(rows, grid, win, blocked, actives, sp, width, height, i, active)
+    active = wants_active(rows, grid, win, bits, offs, sp, width, height, i, p, 0)
+    set_active(rows, grid, win, blocked, marks, bits, sp, width, height, i, active)
 
 
 @njit(inline="always", cache=True)
-def wants_active(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, offs: np.ndarray, width: int,
-                 height: int, i: int, p: Params, unseen: int) -> bool:
+def wants_active(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, bits: np.ndarray,
+                 offs: np.ndarray, sp: np.ndarray, width: int, height: int, i: int, p: Params,
+                 unseen: int) -> bool:
     """Rule A for citizen ``i`` on its cell, whose active count is the window count plus
     ``unseen`` (the actives the count does not hold yet; see :func:`move_then_decide`)."""
     r = rows[i]
@@ -429,7 +503,9 @@ def wants_active(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, offs: np.n
     # the cell's window counts (the same result, bit for bit)
     active = grievance > p.threshold
     if active:
-        cops, actives_seen = win[COP_WINDOW, c], win[ACTIVE_WINDOW, c] + unseen
+        x0, y0 = cell_xy(c, width, p)
+        cops, actives_seen = marked_both(bits, win, c, x0, y0, sp, width, height)
+        actives_seen += unseen
         net_risk = r.risk * arrest_probability(cops, 1 + actives_seen, p)
         active = grievance - net_risk > p.threshold
     if active and p.two_groups:
@@ -439,13 +515,13 @@ def wants_active(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, offs: np.n
 
 @njit(inline="always", cache=True)
 def move_then_decide(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
-                     actives: np.ndarray, offs: np.ndarray, sp: np.ndarray, width: int, height: int,
-                     i: int, p: Params, st: np.ndarray) -> None:
+                     marks: np.ndarray, bits: np.ndarray, offs: np.ndarray, sp: np.ndarray,
+                     width: int, height: int, i: int, p: Params, st: np.ndarray) -> None:
     """NetLogo and the paper: rule M (if movement is on), then rule A on the new cell.
 
-    An active citizen that moves keeps its window marks on its old cell until it has decided,
-    then moves them once (or only removes them if it goes quiet): one or two window updates
-    instead of two or three. Its decision reads the same count as if the marks had moved first:
+    An active citizen that moves keeps its mark on its old cell until it has decided, then
+    moves it once (or only removes it if it goes quiet): one or two mark updates instead of two
+    or three. Its decision reads the same count as if the marks had moved first:
     the new cell lies in the old cell's window (the move is drawn from the vision ``offs``, the
     window's own offsets), which loses the agent, and in its own window only if the window holds
     its centre (NetLogo's disc)."""
@@ -459,37 +535,35 @@ def move_then_decide(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocke
         if target >= 0:
             _take(rows, grid, blocked, i)
             _put(rows, grid, blocked, i, target)
-        decide(rows, grid, win, blocked, actives, offs, sp, width, height, i, p)
+        decide(rows, grid, win, blocked, marks, bits, offs, sp, width, height, i, p)
         return
     _take(rows, grid, blocked, i)
     _put(rows, grid, blocked, i, target)
-    stay = wants_active(rows, grid, win, offs, width, height, i, p, p.own_cell - 1)
-    actives[old] -= 1
-    window_add(win[ACTIVE_WINDOW], old, sp, -1, width, height)
+    stay = wants_active(rows, grid, win, bits, offs, sp, width, height, i, p, p.own_cell - 1)
+    mark(marks, bits, win, ACTIVE_WINDOW, old, sp, -1, width, height)
     if stay:
-        actives[target] += 1
-        window_add(win[ACTIVE_WINDOW], target, sp, 1, width, height)
+        mark(marks, bits, win, ACTIVE_WINDOW, target, sp, 1, width, height)
     else:
         r.state = QUIET
 
 
 @njit(inline="always", cache=True)
 def move(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
-         actives: np.ndarray, offs: np.ndarray, sp: np.ndarray, width: int, height: int, i: int,
-         p: Params, st: np.ndarray) -> None:
+         marks: np.ndarray, bits: np.ndarray, offs: np.ndarray, sp: np.ndarray, width: int,
+         height: int, i: int, p: Params, st: np.ndarray) -> None:
     """Rule M: move to a uniformly random unoccupied cell within vision (``offs``), if any."""
     x0, y0 = cell_xy(rows[i].cell, width, p)
     target = random_free_cell_xy(x0, y0, offs, blocked, width, height, st)
     if target >= 0:
-        relocate(rows, grid, win, blocked, actives, sp, width, height, i, target)
+        relocate(rows, grid, win, blocked, marks, bits, sp, width, height, i, target)
 
 
 @njit(inline="always", cache=True)
 def jail(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
-         actives: np.ndarray, sp: np.ndarray, width: int, height: int, i: int, p: Params,
-         arrests: np.ndarray, st: np.ndarray) -> None:
+         marks: np.ndarray, bits: np.ndarray, sp: np.ndarray, width: int, height: int, i: int,
+         p: Params, arrests: np.ndarray, st: np.ndarray) -> None:
     """Jail citizen ``i`` for a random term: 0..Jmax-1 (NetLogo ``random``), else 0..Jmax."""
-    set_active(rows, grid, win, blocked, actives, sp, width, height, i, False)
+    set_active(rows, grid, win, blocked, marks, bits, sp, width, height, i, False)
     r = rows[i]
     arrests[r.group] += 1
     if p.variant == NETLOGO:
@@ -526,73 +600,77 @@ def nth_occupant(rows: np.ndarray, grid: np.ndarray, cell: int, rank: int, group
 
 @njit(inline="always", cache=True)
 def random_active_in_vision(rows: np.ndarray, grid: np.ndarray, win: np.ndarray,
-                            blocked: np.ndarray, actives: np.ndarray, cop_offs: np.ndarray,
-                            sp: np.ndarray, width: int, height: int, i: int, p: Params,
-                            st: np.ndarray) -> int:
+                            blocked: np.ndarray, marks: np.ndarray, bits: np.ndarray,
+                            cop_offs: np.ndarray, sp: np.ndarray, width: int, height: int, i: int,
+                            p: Params, st: np.ndarray) -> int:
     """A uniformly random active citizen within cop ``i``'s vision, or -1. O(window).
 
     With ``p.same_vision`` the cop's window is the citizens' (``sp``, its spans)."""
     c = rows[i].cell
     if p.same_vision:  # O(1) when cops and citizens see the same window, and a walk by rows
-        total = win[ACTIVE_WINDOW, c]
+        x0, y0 = cell_xy(c, width, p)
+        total = marked(bits, win, ACTIVE_WINDOW, c, x0, y0, sp, width, height)
         if total == 0:
             return -1
-        cell, rank = nth_in_spans(c, sp, actives, below(st, total), width, height)
+        cell, rank = nth_in_spans(c, sp, marks[ACTIVE_WINDOW], below(st, total), width, height)
         return nth_occupant(rows, grid, cell, rank, -1, -1)
     else:
         total = 0
         x0, y0 = c % width, c // width
         for k in range(cop_offs.shape[0]):
-            total += actives[wrap(x0 + cop_offs[k, 0], y0 + cop_offs[k, 1], width, height)]
+            total += marks[ACTIVE_WINDOW, wrap(x0 + cop_offs[k, 0], y0 + cop_offs[k, 1], width,
+                                               height)]
     if total == 0:
         return -1
-    cell, rank = nth_in_window(c, cop_offs, actives, below(st, total), width, height)
+    cell, rank = nth_in_window(c, cop_offs, marks[ACTIVE_WINDOW], below(st, total), width,
+                               height)
     return nth_occupant(rows, grid, cell, rank, -1, -1)
 
 
 @njit(inline="always", cache=True)
 def enforce(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
-            actives: np.ndarray, cop_offs: np.ndarray, sp: np.ndarray, width: int, height: int,
-            i: int, p: Params, arrests: np.ndarray, st: np.ndarray) -> None:
+            marks: np.ndarray, bits: np.ndarray, cop_offs: np.ndarray, sp: np.ndarray, width: int,
+            height: int, i: int, p: Params, arrests: np.ndarray, st: np.ndarray) -> None:
     """Mesa: rule C, arrest a random active citizen within vision (the cop stays where it is;
     NetLogo and the paper arrest within :func:`move_then_enforce`)."""
-    suspect = random_active_in_vision(rows, grid, win, blocked, actives, cop_offs, sp, width,
+    suspect = random_active_in_vision(rows, grid, win, blocked, marks, bits, cop_offs, sp, width,
                                       height, i, p, st)
     if suspect >= 0:
-        jail(rows, grid, win, blocked, actives, sp, width, height, suspect, p, arrests, st)
+        jail(rows, grid, win, blocked, marks, bits, sp, width, height, suspect, p, arrests, st)
 
 
 @njit(inline="always", cache=True)
 def move_then_enforce(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
-                      actives: np.ndarray, cop_offs: np.ndarray, sp: np.ndarray, width: int,
-                      height: int, i: int, p: Params, arrests: np.ndarray, st: np.ndarray) -> None:
-    """NetLogo and the paper: a cop's rule M, then rule C (:func:`enforce`), with its window
-    marks moved once, from where it started to where it ends: nothing reads the cop window
-    counts during its turn, so they are exact again before anyone else acts."""
+                      marks: np.ndarray, bits: np.ndarray, cop_offs: np.ndarray, sp: np.ndarray,
+                      width: int, height: int, i: int, p: Params, arrests: np.ndarray,
+                      st: np.ndarray) -> None:
+    """NetLogo and the paper: a cop's rule M, then rule C (:func:`enforce`), with its mark
+    moved once, from where it started to where it ends: nothing reads the cop counts during
+    its turn, so they are exact again before anyone else acts."""
     start = rows[i].cell
     x0, y0 = cell_xy(start, width, p)
     target = random_free_cell_xy(x0, y0, cop_offs, blocked, width, height, st)
     if target >= 0:
         _take(rows, grid, blocked, i)
         _put(rows, grid, blocked, i, target)
-    suspect = random_active_in_vision(rows, grid, win, blocked, actives, cop_offs, sp, width,
+    suspect = random_active_in_vision(rows, grid, win, blocked, marks, bits, cop_offs, sp, width,
                                       height, i, p, st)
     if suspect >= 0:
         target = rows[suspect].cell
-        jail(rows, grid, win, blocked, actives, sp, width, height, suspect, p, arrests, st)
+        jail(rows, grid, win, blocked, marks, bits, sp, width, height, suspect, p, arrests, st)
         if p.variant == NETLOGO and target != rows[i].cell:
             _take(rows, grid, blocked, i)
             _put(rows, grid, blocked, i, target)
     end = rows[i].cell
     if end != start:
-        window_add(win[COP_WINDOW], start, sp, -1, width, height)
-        window_add(win[COP_WINDOW], end, sp, 1, width, height)
+        mark(marks, bits, win, COP_WINDOW, start, sp, -1, width, height)
+        mark(marks, bits, win, COP_WINDOW, end, sp, 1, width, height)
 
 
 @njit(cache=True)
 def kill_other(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
-               actives: np.ndarray, offs: np.ndarray, sp: np.ndarray, width: int, height: int,
-               i: int, killed: np.ndarray, free_rows: np.ndarray, n_free: np.ndarray,
+               marks: np.ndarray, bits: np.ndarray, offs: np.ndarray, sp: np.ndarray, width: int,
+               height: int, i: int, killed: np.ndarray, free_rows: np.ndarray, n_free: np.ndarray,
                st: np.ndarray) -> None:
     """Model II: an active kills one random free member of the other group within vision."""
     total = count_others(rows, grid, i, offs, width, height)
@@ -606,7 +684,7 @@ def kill_other(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.
         c = wrap(x0 + offs[k, 0], y0 + offs[k, 1], width, height)
         victim = nth_occupant(rows, grid, c, rank, group, other)
         if victim >= 0:
-            die(rows, grid, win, blocked, actives, sp, width, height, victim, free_rows, n_free)
+            die(rows, grid, win, blocked, marks, bits, sp, width, height, victim, free_rows, n_free)
             killed[other] += 1
             return
         j = grid[c, HEAD]
@@ -617,14 +695,14 @@ def kill_other(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.
 
 
 @njit(inline="always", cache=True)
-def die(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
-        actives: np.ndarray, sp: np.ndarray, width: int, height: int, i: int, free_rows: np.ndarray,
+def die(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray, marks: np.ndarray,
+        bits: np.ndarray, sp: np.ndarray, width: int, height: int, i: int, free_rows: np.ndarray,
         n_free: np.ndarray) -> None:
     """Remove citizen ``i`` from the world; its row goes on the stack of free rows."""
     if rows[i].state == ACTIVE:
-        set_active(rows, grid, win, blocked, actives, sp, width, height, i, False)
+        set_active(rows, grid, win, blocked, marks, bits, sp, width, height, i, False)
     if _occupies(rows, grid, i):  # NetLogo and paper: a jailed citizen holds no place
-        _lift(rows, grid, win, blocked, sp, width, height, i)
+        _lift(rows, grid, win, blocked, marks, bits, sp, width, height, i)
     rows[i].state = GONE
     free_rows[n_free[0]] = i
     n_free[0] += 1
@@ -642,9 +720,9 @@ def _occupies(rows: np.ndarray, grid: np.ndarray, i: int) -> bool:
 
 
 @njit(cache=True)
-def clone(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray, sp: np.ndarray,
-          width: int, height: int, i: int, free_rows: np.ndarray, n_free: np.ndarray,
-          born: np.ndarray, st: np.ndarray) -> None:
+def clone(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
+          marks: np.ndarray, bits: np.ndarray, sp: np.ndarray, width: int, height: int, i: int,
+          free_rows: np.ndarray, n_free: np.ndarray, born: np.ndarray, st: np.ndarray) -> None:
     """Model II: a clone of ``i`` (group, H, R; quiet, age 0) on a random free adjacent cell."""
     if n_free[0] == 0:
         return
@@ -661,7 +739,7 @@ def clone(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarr
     child.state = QUIET
     child.jail = 0
     child.age = -1  # born this tick: acts from the next tick on
-    _place(rows, grid, win, blocked, sp, width, height, j, target)
+    _place(rows, grid, win, blocked, marks, bits, sp, width, height, j, target)
     born[child.group] += 1
 
 
@@ -675,8 +753,8 @@ PREFETCH_ROWS = 1 << 16
 
 @njit(cache=True, _nrt=False)
 def turns(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
-          actives: np.ndarray, citizen_offs: np.ndarray, cop_offs: np.ndarray, sp: np.ndarray,
-          width: int, height: int, p: Params, killed: np.ndarray, born: np.ndarray,
+          marks: np.ndarray, bits: np.ndarray, citizen_offs: np.ndarray, cop_offs: np.ndarray,
+          sp: np.ndarray, width: int, height: int, p: Params, killed: np.ndarray, born: np.ndarray,
           aged_out: np.ndarray, arrests: np.ndarray, order: np.ndarray, free_rows: np.ndarray,
           n_free: np.ndarray, st: np.ndarray, counts: np.ndarray, out: np.ndarray) -> None:
     """``len(out)`` ticks, each written to its row of ``out`` (int64, ``RECORD`` columns, see
@@ -684,7 +762,7 @@ def turns(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarr
     activation); then the end-of-tick bookkeeping also takes the census into ``counts`` (as
     :func:`census`). The tally arrays (``killed`` ... ``arrests``) count one tick's events: they
     are zeroed at the start of each tick, and hold the last tick's afterwards. O(agents) per
-    tick, plus O(window) per cop and per active that moves or changes state. In worlds of more
+    tick, plus O(rows of the window) per count read. In worlds of more
     than ``PREFETCH_ROWS`` agent rows the records of the agents next in the order, and their
     cells' rows, are prefetched: in random order nearly every record read misses the cache.
 
@@ -693,7 +771,7 @@ def turns(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarr
     result as one call per tick (nothing outside the arguments changes in between); they save
     the call's fixed cost, about 2 us, per tick."""
     for t in range(out.shape[0]):
-        _tick(rows, grid, win, blocked, actives, citizen_offs, cop_offs, sp, width, height, p,
+        _tick(rows, grid, win, blocked, marks, bits, citizen_offs, cop_offs, sp, width, height, p,
               killed, born, aged_out, arrests, order, free_rows, n_free, st, counts)
         record(counts, killed, born, aged_out, arrests, out, t)
 
@@ -741,8 +819,8 @@ def citizens_first(rows: np.ndarray, order: np.ndarray) -> None:
 
 @njit(cache=True, _nrt=False)
 def _tick(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
-          actives: np.ndarray, citizen_offs: np.ndarray, cop_offs: np.ndarray, sp: np.ndarray,
-          width: int, height: int, p: Params, killed: np.ndarray, born: np.ndarray,
+          marks: np.ndarray, bits: np.ndarray, citizen_offs: np.ndarray, cop_offs: np.ndarray,
+          sp: np.ndarray, width: int, height: int, p: Params, killed: np.ndarray, born: np.ndarray,
           aged_out: np.ndarray, arrests: np.ndarray, order: np.ndarray, free_rows: np.ndarray,
           n_free: np.ndarray, st: np.ndarray, counts: np.ndarray) -> None:
     """One tick of :func:`turns`: every agent's turn, in its variant's order, then the jail
@@ -766,29 +844,32 @@ def _tick(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarr
     n = order.shape[0]
     if p.citizens_first:
         citizens_first(rows, order)
-    cop_win, active_win = win[COP_WINDOW], win[ACTIVE_WINDOW]
     far = n > PREFETCH_ROWS  # a smaller world stays in the caches: no prefetch needed
+    direct = is_direct(bits)  # a direct world's decisions read its window fields
+    cop_win, active_win = win[COP_WINDOW], win[ACTIVE_WINDOW]
     for k in range(n):
         if far and k + AHEAD_AGENT < n:
             prefetch(rows, order[k + AHEAD_AGENT])
         if far and k + AHEAD_CELL < n:
             c = rows[order[k + AHEAD_CELL]].cell
             prefetch(grid, c)
-            prefetch(cop_win, c)
-            prefetch(active_win, c)
+            if direct:
+                prefetch(cop_win, c)
+                prefetch(active_win, c)
         i = order[k]
         if rows[i].state == GONE:
             continue
         r = rows[i]
         if r.kind == COP:  # the cop's turn: Mesa arrests then moves; NetLogo, paper the reverse
             if p.variant == MESA:
-                enforce(rows, grid, win, blocked, actives, cop_offs, sp, width, height, i, p,
+                enforce(rows, grid, win, blocked, marks, bits, cop_offs, sp, width, height, i, p,
                         arrests, st)
                 if p.movement:
-                    move(rows, grid, win, blocked, actives, cop_offs, sp, width, height, i, p, st)
+                    move(rows, grid, win, blocked, marks, bits, cop_offs, sp, width, height, i, p,
+                         st)
             else:
-                move_then_enforce(rows, grid, win, blocked, actives, cop_offs, sp, width, height,
-                                  i, p, arrests, st)
+                move_then_enforce(rows, grid, win, blocked, marks, bits, cop_offs, sp, width,
+                                  height, i, p, arrests, st)
             continue
         # the citizen's turn, in its variant's order
         if p.two_groups:
@@ -797,26 +878,28 @@ def _tick(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarr
             r.age += 1
             if r.age > p.max_age:
                 aged_out[r.group] += 1
-                die(rows, grid, win, blocked, actives, sp, width, height, i, free_rows, n_free)
+                die(rows, grid, win, blocked, marks, bits, sp, width, height, i, free_rows, n_free)
                 continue
         if p.variant == MESA:
             if r.jail > 0:
                 r.jail -= 1  # serves one tick; stays ARRESTED until its next own step
                 continue
-            decide(rows, grid, win, blocked, actives, citizen_offs, sp, width, height, i, p)
+            decide(rows, grid, win, blocked, marks, bits, citizen_offs, sp, width, height, i, p)
             if p.movement:
-                move(rows, grid, win, blocked, actives, citizen_offs, sp, width, height, i, p, st)
+                move(rows, grid, win, blocked, marks, bits, citizen_offs, sp, width, height, i, p,
+                     st)
         else:
             if r.state == JAILED:
                 continue
-            move_then_decide(rows, grid, win, blocked, actives, citizen_offs, sp, width, height,
+            move_then_decide(rows, grid, win, blocked, marks, bits, citizen_offs, sp, width, height,
                              i, p, st)
         if p.two_groups:
             if r.state == ACTIVE:
-                kill_other(rows, grid, win, blocked, actives, citizen_offs, sp, width, height, i,
-                           killed, free_rows, n_free, st)
+                kill_other(rows, grid, win, blocked, marks, bits, citizen_offs, sp, width, height,
+                           i, killed, free_rows, n_free, st)
             if uniform(st) < p.clone_probability:
-                clone(rows, grid, win, blocked, sp, width, height, i, free_rows, n_free, born, st)
+                clone(rows, grid, win, blocked, marks, bits, sp, width, height, i, free_rows,
+                      n_free, born, st)
     for g in range(3):
         for s in range(3):
             counts[g, s] = 0
@@ -844,7 +927,7 @@ def tick_args(a: Agents, s: Space, p: Params, t: Tally, order: np.ndarray, free_
               n_free: np.ndarray, st: np.ndarray, counts: np.ndarray) -> tuple:
     """The arguments of :func:`turns` for a world but the last, ``out`` (rebuild them when ``s``
     or ``p`` change)."""
-    return (a.rows, s.grid, s.windows, s.blocked, s.actives, s.citizen_offs, s.cop_offs,
+    return (a.rows, s.grid, s.extra, s.blocked, s.marks, s.bits, s.citizen_offs, s.cop_offs,
             s.citizen_spans, s.width, s.height, p, t.killed, t.born, t.aged_out, t.arrests, order,
             free_rows, n_free, st, counts)
 
@@ -856,7 +939,7 @@ def tick(a: Agents, s: Space, p: Params, t: Tally, order: np.ndarray, free_rows:
     counts = np.zeros((3, 3), np.int64)
     killed, born = np.zeros(2, np.int64), np.zeros(2, np.int64)
     aged_out, arrests = np.zeros(2, np.int64), np.zeros(2, np.int64)
-    turns(a.rows, s.grid, s.windows, s.blocked, s.actives, s.citizen_offs, s.cop_offs,
+    turns(a.rows, s.grid, s.extra, s.blocked, s.marks, s.bits, s.citizen_offs, s.cop_offs,
           s.citizen_spans, s.width, s.height, p, killed, born, aged_out, arrests, order,
           free_rows, n_free, st, counts, np.zeros((1, RECORD), np.int64))
     t.killed[:] += killed
