@@ -16,6 +16,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from numba import njit
 
 from resurgence import Scenario, simulate
 from resurgence.errors import ScenarioError
@@ -493,3 +494,68 @@ def test_a_town_is_a_density_not_a_head_count():
         r = model.InsurgencyRun(scenario(ticks=1, cell_km=km), 3, theatre=toy_theatre(km))
         assert bool(r.populated[steppe.ravel()].all()) is town
         assert bool(r.populated[steppe.ravel()].any()) is town
+
+
+def _walk_spread(cell_km: float, stay: float | None, fighters: int = 4000) -> float:
+    """Mean squared displacement (km²) of desert fighters after one week's walk from the centre
+    of an all-desert square 320 km wide, in cells of ``cell_km``, steps of ``speed_km`` = 40
+    (four at 10 km, eight at 5 km); ``stay`` the chance to stay each step (None: the model's
+    :func:`resurgence.models.insurgency.desert_stay` for the default spread)."""
+    n = int(320 / cell_km)
+    cells = n * n
+    steps = round(40 / cell_km)
+    if stay is None:
+        stay = model.desert_stay(120.0, steps, cell_km)
+    centre = (n // 2) * n + n // 2
+    icell = np.full(fighters, centre, np.int32)
+    role = np.full(fighters, rules.DESERT, np.int8)
+    zeros_i, zeros_b = np.zeros(cells, np.int32), np.zeros(cells, np.bool_)
+    rules.posture_and_move(icell, role, zeros_i, np.full(cells, rules.DESERT_T, np.int8),
+                           np.full(cells, rules.HOLD, np.int8), zeros_b, zeros_i, zeros_i,
+                           zeros_i, zeros_b, np.zeros(cells), zeros_i, np.zeros(cells),
+                           model.neighbour_table(np.ones((n, n), bool)), steps, 0.3, 0.2,
+                           np.zeros(2, np.bool_), stay, rules.stream_key(5, 1, 2))
+    dy, dx = np.divmod(icell, n)
+    return float((((dy - n // 2) ** 2 + (dx - n // 2) ** 2) * cell_km**2).mean())
+
+
+def test_the_desert_walk_spreads_alike_at_any_cell_size():
+    """Desert fighters disperse by a random walk whose spread per week (mean squared
+    displacement) is ``1.5 x desert_spread_km2`` (1.5: the mean squared length of a step to one
+    of the 8 neighbours, in cell widths) at 5 and at 10 km: 4,000 fighters each, tolerance 10%
+    (the estimate's s.e. is about 2%). The opposite: the old rule, a fixed chance of 0.3 to move
+    each step, spreads half as far at 5 km (eight steps of 5 km against four of 10 km), which
+    kept the 5 km group's desert fighters bunched (docs/calibration.md, Resolution)."""
+    at10, at5 = _walk_spread(10.0, None), _walk_spread(5.0, None)
+    assert at10 == pytest.approx(180.0, rel=0.1)
+    assert at5 == pytest.approx(at10, rel=0.1)
+    assert model.desert_stay(120.0, 4, 10.0) == 0.7  # the 10 km runs are unchanged
+    fixed = _walk_spread(5.0, 0.7)
+    assert fixed < 0.6 * at10, (fixed, at10)
+
+
+@njit
+def _row_draws(key, rows, steps):
+    out = np.empty((rows, 2 + 2 * steps))
+    for i in range(rows):
+        out[i, 0], out[i, 1] = rules.uniform(key, i, 0), rules.uniform(key, i, 1)
+        for s in range(steps):
+            out[i, 2 + 2 * s] = rules.step_uniform(key, i, s, 0)
+            out[i, 3 + 2 * s] = rules.step_uniform(key, i, s, 1)
+    return out
+
+
+def test_a_long_walk_draws_numbers_of_its_own():
+    """Every draw of a fighter's week (posture and sleeper share, then direction and stay for
+    each step of its walk) is its own, for walks of up to 12 steps (cells of 3.3 km), and the
+    first four steps draw as they always did (the calibrated 10 km runs are unchanged). The
+    opposite: each row has 16 draws under one key, and drawing the stays as ``10 + s`` gave a
+    row's seventh and eighth steps (5 km cells walk eight) the next row's first two draws."""
+    key = rules.stream_key(5, 1, 2)
+    draws = _row_draws(key, 500, 12)
+    assert np.unique(draws).size == draws.size
+    first = _row_draws(key, 500, 4)[:, 2:]
+    old = np.array([[rules.uniform(key, i, j) for s in range(4) for j in (2 + s, 10 + s)]
+                    for i in range(500)])
+    assert np.array_equal(first, old)
+    assert rules.uniform(key, 0, 10 + 6) == rules.uniform(key, 1, 0)  # the old overlap

@@ -64,6 +64,16 @@ def box_sum(field: np.ndarray, shape: tuple[int, int], radius: int) -> np.ndarra
     return s.ravel()
 
 
+def desert_stay(spread_km2: float, steps: int, cell_km: float) -> float:
+    """The chance a desert fighter stays put at each step of its walk inside the desert, so
+    that the walk spreads ``spread_km2`` a week whatever the cell size: a walk of ``steps``
+    steps of ``cell_km``, each taken w.p. ``p``, spreads as ``p * steps * cell_km**2`` (its
+    mean squared displacement, up to the constant of the 8 neighbours' geometry). With ``p``
+    fixed, a 5 km walk (8 steps of 5 km a week) spread half as far as a 10 km one (4 of 10 km),
+    and the 5 km group's desert fighters stayed bunched (docs/calibration.md)."""
+    return 1.0 - min(1.0, spread_km2 / (steps * cell_km**2))
+
+
 class InsurgencyRun:
     """One run of the insurgency model that can be stepped, inspected and mapped.
 
@@ -130,6 +140,7 @@ class InsurgencyRun:
         self.d_desert = rules.bfs(self.terrain == rules.DESERT_T, self.nbr)
         self.d_urban = rules.bfs(self.populated, self.nbr)
         self.steps = max(1, round(cfg.speed_km / th.cell_km))
+        self.desert_stay = desert_stay(cfg.desert_spread_km2, self.steps, float(th.cell_km))
         self.radius = int(round(cfg.vision / th.cell_km))
         self.pterrain = np.zeros(6)
         self.pterrain[1:] = cfg.detection
@@ -389,7 +400,8 @@ class InsurgencyRun:
         rules.posture_and_move(self.icell, self.role, self.gov, self.terrain, self.posture,
                                self.populated, self.d_desert, self.d_urban, d_target, self.held,
                                keep, self.terr, score, self.nbr, self.steps,
-                               c.sleeper_share, c.posture_speed, return_ok, key)
+                               c.sleeper_share, c.posture_speed, return_ok, self.desert_stay,
+                               key)
         rules.insurgent_counts(self.icell, self.role, self.inside.size, self.terr, self.desert,
                                self.sleeper, self.captive)
         if c.uprising > 0:

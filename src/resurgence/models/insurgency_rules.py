@@ -27,6 +27,7 @@ OUTSIDE, URBAN, RIVER, STEPPE, DESERT_T, MOUNTAIN = 0, 1, 2, 3, 4, 5
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
+_STEP_KEY = np.uint64(0xD6E8FEB86659FD93)  # odd: the keys of a walk's later steps
 _M2 = np.uint64(0x94D049BB133111EB)
 _S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
 
@@ -49,6 +50,18 @@ def uniform(key: np.uint64, i: int, j: int) -> float:
     z = (z ^ (z >> _S27)) * _M2
     z = z ^ (z >> _S31)
     return float(z >> _S11) * (1.0 / 9007199254740992.0)
+
+
+@njit(inline="always", cache=True)
+def step_uniform(key: np.uint64, i: int, s: int, j: int) -> float:
+    """Draw ``j`` (0: direction, 1: stay) of step ``s`` of row ``i``'s walk in the desert: its
+    row's draws ``2 + s`` and ``10 + s`` for the first four steps (the 10 km runs take four),
+    then the draws of a key of the step's own. A row has 16 draws under one key: drawn
+    ``10 + s`` for every step, a walk of seven steps or more (cells under 6 km) read the next
+    row's first draws. O(1)."""
+    if s < 4:
+        return uniform(key, i, (2 if j == 0 else 10) + s)
+    return uniform(key + np.uint64(s) * _STEP_KEY, i, j)
 
 
 @njit(cache=True)
@@ -283,14 +296,15 @@ def bfs(sources, nbr) -> np.ndarray:
 @njit(cache=True)
 def posture_and_move(icell, role, gov, terrain, posture, populated, d_desert, d_urban,
                      d_target, held, garrison, terr, score, nbr, steps, sleeper_share, speed,
-                     return_ok, key) -> None:
+                     return_ok, desert_stay, key) -> None:
     """The "return to the desert" doctrine and movement (DESIGN §2.3, the article).
 
     Where the local posture (of the fighter's cell) is WITHDRAW, each territorial fighter
     follows w.p. ``speed``: a share ``sigma`` stays as a sleeper (in the nearest populated
     cell), the rest become desert fighters. Where it is EXPAND and ``return_ok[gov]``
     (treasury, sympathy), desert fighters return as territorial fighters w.p. ``speed``.
-    Then up to ``steps`` cells of movement: desert fighters toward and about the desert,
+    Then up to ``steps`` cells of movement: desert fighters toward the desert, and inside it
+    to a random neighbouring desert cell unless they stay (w.p. ``desert_stay`` a step),
     sleepers toward population, territorial fighters beyond a held cell's ``garrison`` plus
     one into the best adjacent cell (``score``), others toward the nearest target
     (``d_target``). Sequential in row order: O(rows x steps).
@@ -313,9 +327,10 @@ def posture_and_move(icell, role, gov, terrain, posture, populated, d_desert, d_
                 if terrain[c] != DESERT_T:
                     nc = step_down(c, d_desert, nbr)
                 else:  # disperse inside the desert
-                    k = int(uniform(key, i, 2 + s) * nbr.shape[1])
+                    k = int(step_uniform(key, i, s, 0) * nbr.shape[1])
                     nc = nbr[c, k]
-                    if nc < 0 or terrain[nc] != DESERT_T or uniform(key, i, 10 + s) < 0.7:
+                    if nc < 0 or terrain[nc] != DESERT_T or \
+                            step_uniform(key, i, s, 1) < desert_stay:
                         nc = c
             elif r == SLEEPER:
                 nc = step_down(c, d_urban, nbr) if not populated[c] else c

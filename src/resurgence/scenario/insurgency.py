@@ -201,6 +201,12 @@ class InsurgencyConfig(BaseModel):
     sympathy_help: float = Field(0.7, ge=0, le=1, description="share of the garrison a fully "
                                  "sympathetic population makes unnecessary")
     speed_km: float = Field(40.0, gt=0, le=1000, description="insurgent movement per week, km")
+    desert_spread_km2: float = Field(120.0, ge=0, le=1e6, description="how far a desert "
+                                     "fighter wanders inside the desert in a week: each step "
+                                     "(speed_km / cell_km a week) goes to a random neighbouring "
+                                     "desert cell w.p. p, with p x steps x cell_km^2 = this "
+                                     "(p at most 1), so the walk spreads alike at any cell "
+                                     "size; 120: p = 0.3 at 10 km")
     attack_probability: float = Field(0.05, ge=0, le=1, description="p_att per sleeper and week")
     attack_casualties: float = Field(6.0, ge=0, le=1000, description="lambda per attack")
     prevent_legitimacy: float = Field(1.0, ge=0, le=100, description="prevention hazard per "
