@@ -559,3 +559,29 @@ def test_a_long_walk_draws_numbers_of_its_own():
                     for i in range(500)])
     assert np.array_equal(first, old)
     assert rules.uniform(key, 0, 10 + 6) == rules.uniform(key, 1, 0)  # the old overlap
+
+
+@pytest.mark.parametrize("control_km2", [400.0, 1600.0])
+def test_collateral_reads_the_density_of_the_control_block(control_km2):
+    """Collateral deaths per sortie rise with the residents per km² of the struck cell's
+    control block, as at 10 km (a block a cell), whatever the cell size. 400 sorties on
+    fighters in a toy city cell (300,000 people: 400,000 x ``population_scale`` 0.75, in 400
+    km², 750 per km²), zeta 2, precision 0.5: expected Poisson(400 x density/1000). With 2 x 2
+    blocks of 20 km cells the block holds two city cells and two steppe ones (6,000 each): 382.5
+    per km², mean 153; with one cell a block, 750 per km², mean 300. Tolerance: 4 s.d. of the
+    Poisson (49 and 69), so either half fails if the density is read the other way (the means
+    are 147 apart)."""
+    r = model.InsurgencyRun(scenario(ticks=1, control_km2=control_km2, collateral=2.0), 3,
+                            theatre=toy_theatre())
+    city = int(np.ravel_multi_index((3, 16), (H, W)))
+    rows = np.flatnonzero(r.role != rules.FREE)
+    r.role[rows] = rules.FREE
+    r.role[rows[:100]], r.icell[rows[:100]] = rules.TERRITORIAL, city
+    r.terr[:], r.desert[:] = 0, 0
+    r.terr[city] = 100
+    r.pdet[:] = 1.0
+    lev = r.levers.model_copy(update={"air_sorties": 400.0, "precision": 0.5})
+    tally: dict[str, float] = {}
+    r._air_strikes(lev, tally)
+    mean = 153.0 if control_km2 > 400.0 else 300.0
+    assert abs(tally["casualties_collateral"] - mean) < 4 * np.sqrt(mean), tally

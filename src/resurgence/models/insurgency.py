@@ -130,6 +130,8 @@ class InsurgencyRun:
         self.pop = pop.reshape(len(GROUPS), cells)  # people per group and cell
         self.pop[:, ~self.inside] = 0.0
         self.pop_cell = self.pop.sum(axis=0)
+        inside_b = np.maximum(self._over_blocks(self.inside.astype(np.float64)), 1.0)
+        self.block_density = self._over_blocks(self.pop_cell) / (inside_b * self.area)
         self.pop_gov = np.zeros((len(GROUPS), self.n_gov))
         for g in range(len(GROUPS)):
             self.pop_gov[g] = np.bincount(self.gov, weights=self.pop[g], minlength=self.n_gov)
@@ -477,7 +479,11 @@ class InsurgencyRun:
                                        self.terr.astype(np.float64),
                                        self.desert.astype(np.float64), c.air_kill, key,
                                        self.free_rows, self.n_free, self.killed_cell)
-            density = self.pop_cell / self.area
+            # residents per km2 over the struck cell's control block: the density the
+            # calibration (at 10 km, a block a cell) saw, whatever the cell size; per cell, the
+            # fighters' 5 km cells in a city's core had four to ten times the collateral
+            # deaths of the 10 km runs in the Mosul operation (docs/calibration.md)
+            density = self.block_density
             lam = c.collateral * density / 1000.0 * (1.0 - lev.precision) * sorties
             ckey = rules.stream_key(self.seed, self.tick, _STREAMS["collateral"])
             for cell in np.flatnonzero(lam > 0):
