@@ -585,3 +585,38 @@ def test_collateral_reads_the_density_of_the_control_block(control_km2):
     r._air_strikes(lev, tally)
     mean = 153.0 if control_km2 > 400.0 else 300.0
     assert abs(tally["casualties_collateral"] - mean) < 4 * np.sqrt(mean), tally
+
+
+@pytest.mark.parametrize("control_km2", [400.0, 1600.0])
+def test_attack_prevention_and_battle_are_read_over_the_control_block(control_km2):
+    """Attack prevention counts the personnel of the control block, and battle deaths and war
+    damage are per 1,000 residents of the block, as at 10 km (a block a cell), whatever the
+    cell size (docs/calibration.md, Resolution). With 2 x 2 blocks of 20 km cells: 500 sleepers
+    in a city cell strike (p_att 1, no tips), 500 personnel stand in another cell of the block
+    and stop each attack w.p. 1 - exp(-0.2 x 0.5) ~ 0.095 (about 48, s.d. 7); ten deaths in one
+    cell reach the block's four cells alike. With one cell a block: no attack stopped, and only
+    the cell of the deaths has a battle. Either half fails if its quantity is read the other
+    way."""
+    s = scenario(ticks=1, control_km2=control_km2, attack_probability=1.0, attack_cost=0.0,
+                 prevent_legitimacy=0.0)
+    r = model.InsurgencyRun(s, 3, theatre=toy_theatre())
+    blocks = control_km2 > 400.0
+    city, guard = (int(np.ravel_multi_index(rc, (H, W))) for rc in ((3, 16), (2, 17)))
+    rows = np.flatnonzero(r.role != rules.FREE)
+    r.role[rows] = rules.FREE
+    r.role[rows[:500]], r.icell[rows[:500]] = rules.SLEEPER, city
+    r.power[:] = 0.0
+    r.power[guard] = 500.0
+    tally: dict[str, float] = {}
+    r._sleeper_attacks(r.levers, tally)
+    assert tally["attacks"] + tally["attacks_prevented"] == 500
+    assert (25 < tally["attacks_prevented"] < 75) if blocks else tally["attacks_prevented"] == 0
+
+    r.killed_cell[:], r.collateral_cell[:], r.casualties_cell[:] = 0.0, 0.0, 0.0
+    r.killed_cell[city] = 10.0
+    r.need = np.zeros(H * W)  # the garrison need, set by the week's organisation step
+    r._deploy(r.levers)
+    block = [city, city + 1, guard - 1, guard]  # (3,16), (3,17), (2,16), (2,17)
+    battle = r.battle[block]
+    assert (battle > 0).tolist() == ([True] * 4 if blocks else [True, False, False, False])
+    assert np.count_nonzero(r.battle) == (4 if blocks else 1)

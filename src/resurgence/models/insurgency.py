@@ -497,8 +497,10 @@ class InsurgencyRun:
         c = self.cfg
         self.attacks_cell[:] = 0.0
         self.casualties_cell[:] = 0.0
+        # the personnel of the control block, as in ground combat: per cell, a 5 km cell held
+        # a quarter of a 10 km cell's, and its attacks were stopped less (docs/calibration.md)
         prevent = 1.0 - np.exp(-(c.prevent_legitimacy * self.local_legit * self.pdet
-                                 + c.prevent_security * self.power / 1000.0))
+                                 + c.prevent_security * self._over_blocks(self.power) / 1000.0))
         affordable = 1.0 if c.attack_cost <= 0 else min(1.0, max(self.budget, 0.2))
         key = rules.stream_key(self.seed, self.tick, _STREAMS["attacks"])
         term = lev.detention * c.max_detention_weeks
@@ -549,10 +551,13 @@ class InsurgencyRun:
         quiet_sunni = self.pop[0] * (1.0 - self.sym_share)
         militia_target = lev.tribal_engagement * c.sahwa_rate * quiet_sunni * sunni_ok
         self.militia += c.mobility * (militia_target - self.militia)
-        per_k = np.maximum(self.pop_cell, 1.0) / 1000.0
-        deaths = self.killed_cell + self.collateral_cell + self.casualties_cell
-        self.battle = np.where(self.inside, (self.killed_cell + self.collateral_cell) / per_k,
-                               0.0)
+        # battle deaths and war damage per 1,000 residents of the control block: per cell, the
+        # deaths of a fight in one 5 km cell fell on a quarter of the residents a 10 km cell
+        # has, and displaced and impoverished them four times as hard (docs/calibration.md)
+        per_k = np.maximum(self._over_blocks(self.pop_cell), 1.0) / 1000.0
+        fights = self._over_blocks(self.killed_cell + self.collateral_cell)
+        deaths = fights + self._over_blocks(self.casualties_cell)
+        self.battle = np.where(self.inside, fights / per_k, 0.0)
         self.damage += c.war_damage * deaths / per_k
         self.damage *= 1.0 - c.damage_decay * lev.services
         np.clip(self.damage, 0.0, 1.0, out=self.damage)

@@ -212,7 +212,7 @@ class InsurgencyConfig(BaseModel):
     prevent_legitimacy: float = Field(1.0, ge=0, le=100, description="prevention hazard per "
                                       "unit of local legitimacy (tips)")
     prevent_security: float = Field(0.2, ge=0, le=100, description="prevention hazard per "
-                                    "1,000 security personnel in the cell")
+                                    "1,000 security personnel in the cell's control block")
     foreign_base: float = Field(120.0, ge=0, le=1e5, description="f0 per week at full "
                                 "propaganda and open borders")
     foreign_border: str = Field("Syria", description="neighbour whose crossings let foreign "
