@@ -5,8 +5,8 @@ so that finer cells do not need more fighters for the same ground; the sympathis
 ground combat and attack prevention are read over the same blocks, and so are the population
 density that sets collateral deaths and the battle deaths that displace residents; towns are a
 density, and the desert fighters' walk spreads ``desert_spread_km2`` a week whatever the cell
-size. Ensemble: seed 1 at each
-resolution, to January 2016 (the territorial peak). Tolerance: peak territory and peak field
+size. Ensemble: seed 1 at each resolution, to January 2016 (the territorial peak). Tolerance:
+peak territory and peak field
 fighters within a factor of 1.5 of each other (seed 1: 0.90 and 0.97; seeds 1-4: 0.87-0.92
 and 0.97-1.05, docs/calibration.md). The opposites: with one cell per block at 5 km
 (``control_km2 = 25``) every 25 km2 cell needs its own fighter, and the peak territory was

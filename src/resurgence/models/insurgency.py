@@ -481,8 +481,8 @@ class InsurgencyRun:
                                        self.free_rows, self.n_free, self.killed_cell)
             # residents per km2 over the struck cell's control block: the density the
             # calibration (at 10 km, a block a cell) saw, whatever the cell size; per cell, the
-            # fighters' 5 km cells in a city's core had four to ten times the collateral
-            # deaths of the 10 km runs in the Mosul operation (docs/calibration.md)
+            # Mosul operation's strikes on the fighters' 5 km cells in the city's core killed
+            # about ten times as many as in the 10 km runs (docs/calibration.md)
             density = self.block_density
             lam = c.collateral * density / 1000.0 * (1.0 - lev.precision) * sorties
             ckey = rules.stream_key(self.seed, self.tick, _STREAMS["collateral"])
