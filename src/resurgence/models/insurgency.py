@@ -130,8 +130,9 @@ class InsurgencyRun:
         self.pop = pop.reshape(len(GROUPS), cells)  # people per group and cell
         self.pop[:, ~self.inside] = 0.0
         self.pop_cell = self.pop.sum(axis=0)
+        self.pop_block = self._over_blocks(self.pop_cell)  # residents of each cell's block
         inside_b = np.maximum(self._over_blocks(self.inside.astype(np.float64)), 1.0)
-        self.block_density = self._over_blocks(self.pop_cell) / (inside_b * self.area)
+        self.block_density = self.pop_block / (inside_b * self.area)
         self.pop_gov = np.zeros((len(GROUPS), self.n_gov))
         for g in range(len(GROUPS)):
             self.pop_gov[g] = np.bincount(self.gov, weights=self.pop[g], minlength=self.n_gov)
@@ -554,7 +555,7 @@ class InsurgencyRun:
         # battle deaths and war damage per 1,000 residents of the control block: per cell, the
         # deaths of a fight in one 5 km cell fell on a quarter of the residents a 10 km cell
         # has, and displaced and impoverished them four times as hard (docs/calibration.md)
-        per_k = np.maximum(self._over_blocks(self.pop_cell), 1.0) / 1000.0
+        per_k = np.maximum(self.pop_block, 1.0) / 1000.0
         fights = self._over_blocks(self.killed_cell + self.collateral_cell)
         deaths = fights + self._over_blocks(self.casualties_cell)
         self.battle = np.where(self.inside, fights / per_k, 0.0)
