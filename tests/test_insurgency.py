@@ -434,6 +434,42 @@ def test_simulate_dispatches_and_has_dates_and_governorate_frame():
             "members_end"} <= set(out)
 
 
+def _ground(km2: list[float]) -> pd.DataFrame:
+    """A frame with weekly ``territory_km2`` and zero casualties, from 2014-01-06 on."""
+    n = len(km2)
+    return pd.DataFrame({"tick": np.arange(n), "date": pd.date_range("2014-01-06", periods=n,
+                                                                       freq="7D"),
+                         "territory_km2": np.asarray(km2, float), "casualties_civilian": 0.0,
+                         "casualties_security": 0.0, "members": 0.0, "sympathisers": 0.0})
+
+
+def test_resurgence_is_a_climb_from_the_low_after_the_loss():
+    """``summarise``: the loss is read after the run's peak (a one-cell flicker before it is not
+    a loss), and resurgence is a climb of a quarter of the peak above the low since the loss or
+    since ``after``. Each case below was wrong under the old rule (a week after the loss or
+    ``after`` with territory above a quarter of the running peak): a flicker's "loss" and
+    "regain" in its first weeks, a branch that only loses its ground called a return, and the
+    level rule "from below" missing a branch that starts at a quarter and grows."""
+    flicker = [0, 100, 0, 100, 0, 0, 50_000, 100_000, 60_000, 30_000, 10_000, 20_000, 40_000]
+    out = model.summarise(_ground(flicker))
+    assert out["lost_60pct_date"] == str((pd.Timestamp("2014-01-06")
+                                          + pd.Timedelta(weeks=9)).date())
+    assert out["resurgence"] and out["years_to_regain"] == pytest.approx(3 * 7 / 365.25)
+    short = flicker[:-1]  # the low 10,000 climbs to 20,000: a tenth of the peak, not a quarter
+    assert not model.summarise(_ground(short))["resurgence"]
+
+    branch = "2014-03-03"  # week 8: 27,000 held (over a quarter of the peak), then only lost
+    losing = [50_000, 100_000, 90_000, 80_000, 70_000, 60_000, 60_000, 60_000, 27_000, 26_000,
+              10_000, 0, 0]
+    out = model.summarise(_ground(losing), after=branch)
+    assert out["lost_60pct_date"] is not None and not out["resurgence"]
+    growing = losing[:9] + [40_000, 60_000, 90_000, 120_000]
+    out = model.summarise(_ground(growing), after=branch)
+    assert out["resurgence"] and out["years_to_regain"] == pytest.approx(2 * 7 / 365.25)
+    # the peak of a branch is read before ``after``: its own new peak is what it regained
+    assert model.summarise(_ground(growing))["lost_60pct_date"] is None
+
+
 def test_civilian_deaths_remove_residents():
     """Last week's civilian deaths (attacks and collateral) leave the cell's residents: over a
     run, dead citizen agents x people per agent match the civilian casualties before the last

@@ -244,7 +244,7 @@ def test_insurgency_report_has_dated_curves_theatre_maps_and_provenance(
                   "members at the end", "when territory fell below 40% of its peak (year)"):
         assert label in table
     assert len(re.findall(r"\[[-\d.,]+, [-\d.,]+\] n=2", table)) >= 8
-    assert "Resurgence: territory climbs back above 25% of its peak" in page
+    assert "Resurgence: after falling below 40% of its peak, territory climbs by 25%" in page
 
     # the maps: from the stored snapshots, at the date asked for too; hashed in provenance
     assert "from its map snapshots (maps-seed-2.npz" in page

@@ -83,7 +83,7 @@ LEVERS = (
 OUTCOMES = (
     Outcome("peak_territory_km2", "peak territory held (km²)", 0),
     Outcome("lost_year", "when territory fell below 40% of its peak (year)", 1),
-    Outcome("resurgence", "share of runs with resurgence (territory back to 25% of peak)", 2),
+    Outcome("resurgence", "share of runs with resurgence (territory up by 25% of peak)", 2),
     Outcome("years_to_regain", "years from the loss to resurgence", 1),
     Outcome("territory_end_km2", "territory at the end (km²)", 0),
     Outcome("members_end", "members at the end", 0),
@@ -126,9 +126,10 @@ class InsurgencyView:
     #: what the report's question is about
     topic = ("the group's territory, members and attacks: does it lose its territory, and "
              "does it come back")
-    outcome_note = ("Resurgence: territory climbs back above 25% of its peak after falling "
-                    "below 40% of it (counted only after the report's --after date, if "
-                    "given). Years are decimal (2017.5 = early July 2017).")
+    outcome_note = ("Resurgence: after falling below 40% of its peak, territory climbs by 25% "
+                    "of the peak above its lowest level since (counted only after the report's "
+                    "--after date, if given, and from its low after it). Years are decimal "
+                    "(2017.5 = early July 2017).")
     legend = CONTROL
     levers = LEVERS
     outcomes = OUTCOMES
