@@ -444,12 +444,14 @@ def _ground(km2: list[float]) -> pd.DataFrame:
 
 
 def test_resurgence_is_a_climb_from_the_low_after_the_loss():
-    """``summarise``: the loss is read after the run's peak (a one-cell flicker before it is not
-    a loss), and resurgence is a climb of a quarter of the peak above the low since the loss or
-    since ``after``. Each case below was wrong under the old rule (a week after the loss or
-    ``after`` with territory above a quarter of the running peak): a flicker's "loss" and
-    "regain" in its first weeks, a branch that only loses its ground called a return, and the
-    level rule "from below" missing a branch that starts at a quarter and grows."""
+    """``summarise``: the loss is read from a peak of at least 40% of the run's largest (a
+    one-cell flicker before it is not a loss), and resurgence is a climb of a quarter of the
+    peak above the low since the loss or since ``after``. Each case below was wrong under the
+    old rule (a week after the loss or ``after`` with territory above a quarter of the running
+    peak): a flicker's "loss" and "regain" in its first weeks, a branch that only loses its
+    ground called a return; a level rule "from below" would miss a branch that starts at a
+    quarter and grows, and a peak read over the whole run the loss of a branch that returns
+    beyond its first peak."""
     flicker = [0, 100, 0, 100, 0, 0, 50_000, 100_000, 60_000, 30_000, 10_000, 20_000, 40_000]
     out = model.summarise(_ground(flicker))
     assert out["lost_60pct_date"] == str((pd.Timestamp("2014-01-06")
@@ -466,8 +468,10 @@ def test_resurgence_is_a_climb_from_the_low_after_the_loss():
     growing = losing[:9] + [40_000, 60_000, 90_000, 120_000]
     out = model.summarise(_ground(growing), after=branch)
     assert out["resurgence"] and out["years_to_regain"] == pytest.approx(2 * 7 / 365.25)
-    # the peak of a branch is read before ``after``: its own new peak is what it regained
-    assert model.summarise(_ground(growing))["lost_60pct_date"] is None
+    # without ``after`` the same run's loss is read from its first peak, not from the larger
+    # one it regains (a branch run to 2030 without --after: post-mosul-withdrawal)
+    out = model.summarise(_ground(growing))
+    assert out["lost_60pct_date"] == "2014-03-03" and out["resurgence"]
 
 
 def test_civilian_deaths_remove_residents():
