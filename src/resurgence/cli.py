@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -203,9 +205,9 @@ def compare_cmd(
     for column in ("outcome", *[f.name for f in folders]):
         view.add_column(column, justify="left" if column == "outcome" else "right")
     for outcome, block in table.groupby("outcome", sort=False):
-        cells = {r.scenario: f"{r.estimate:.3g} [{r.low:.3g}, {r.high:.3g}]"
+        cells = {r.scenario: f"{fmt(r.estimate)} ({fmt(r.low)} to {fmt(r.high)})"
                  for r in block.itertuples()}
-        view.add_row(str(outcome), *(cells.get(f.name, "-") for f in folders))
+        view.add_row(str(outcome).replace("_", " "), *(cells.get(f.name, "-") for f in folders))
     out_console.print(view)
     first = folders[0].runs[0]
     columns = ((("territory_km2", "territory held, km2"), ("members", "members (all roles)"))
@@ -216,13 +218,41 @@ def compare_cmd(
     out_console.print(f"saved: {target.with_suffix('.csv')}, {target.with_suffix('.png')}")
 
 
+def fmt(value: object) -> str:
+    """A table cell: "-" for a missing value; thousands grouped and no decimals from 1,000 on
+    (214,800 km2, not 2.148e+05 or 214800.000); four significant digits below."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, float | np.floating):
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+    return str(value)
+
+
+#: a run's summary has a row per seed up to this many outcomes; with more (the insurgency's
+#: nine), a row per outcome and a column per seed for the first SUMMARY_SEEDS seeds, so that it
+#: stays readable in 80 columns
+SUMMARY_COLUMNS, SUMMARY_SEEDS = 8, 4
+
+
 def _print_summary(title: str, rows: list[dict]) -> None:
-    table = Table(title=title)
-    for key in rows[0]:
-        table.add_column(key.replace("_", " "), justify="right")
-    for row in rows:
-        table.add_row(*("-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
-                        for v in row.values()))
+    keys = [k for k in rows[0] if k != "seed"]
+    if len(keys) < SUMMARY_COLUMNS:
+        table = Table(title=title)
+        for key in rows[0]:
+            table.add_column(key.replace("_", " "), justify="right")
+        for row in rows:
+            table.add_row(*(fmt(v) for v in row.values()))
+        out_console.print(table)
+        return
+    shown = rows[:SUMMARY_SEEDS]
+    caption = (f"the first {len(shown)} of {len(rows)} seeds; `resurgence compare` gives the "
+               "mean over all" if len(rows) > len(shown) else None)
+    table = Table(title=title, caption=caption)
+    table.add_column("outcome")
+    for row in shown:
+        table.add_column(f"seed {row.get('seed', '?')}", justify="right")
+    for key in keys:
+        table.add_row(key.replace("_", " "), *(fmt(row[key]) for row in shown))
     out_console.print(table)
 
 

@@ -6,7 +6,6 @@ Registered on the app of :mod:`resurgence.cli` (imported there).
 from __future__ import annotations
 
 import io
-import math
 from pathlib import Path
 from typing import Annotated
 
@@ -22,7 +21,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from resurgence.cli import app, console, out_console, user_errors
+from resurgence.cli import app, console, fmt, out_console, user_errors
 from resurgence.errors import Problem, UserInputError
 from resurgence.store import atomic_write_bytes
 
@@ -43,21 +42,13 @@ def _csv(df: pd.DataFrame, path: Path) -> None:
     atomic_write_bytes(path, df.to_csv(index=False).encode())
 
 
-def _fmt(value: object) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
-
-
 def _table(df: pd.DataFrame, title: str | None = None, limit: int | None = None) -> Table:
     table = Table(title=title)
     for col in df.columns:
         table.add_column(str(col), justify="right")
     for row in df.head(limit).itertuples(index=False) if limit else \
             df.itertuples(index=False):
-        table.add_row(*(_fmt(v) for v in row))
+        table.add_row(*(fmt(v) for v in row))
     return table
 
 
