@@ -660,3 +660,32 @@ def test_attack_prevention_and_battle_are_read_over_the_control_block(control_km
     battle = r.battle[block]
     assert (battle > 0).tolist() == ([True] * 4 if blocks else [True, False, False, False])
     assert np.count_nonzero(r.battle) == (4 if blocks else 1)
+
+
+def test_many_recruits_of_one_supporter_draw_numbers_of_their_own():
+    """``spawn_recruits`` takes each recruit w.p. ``accept`` on a draw of its own, however many
+    a supporter brings (``any_uniform``). Two supporters in a row with 32 and 16 recruits,
+    ``accept`` 0.5, 400 keys: the numbers taken for each are uncorrelated (|r| < 0.25; the
+    standard error of r is 0.05). The opposite, each recruit ``j`` drawn as ``uniform(key, i,
+    j)``: an item has 16 draws, so the first supporter's recruits 16-31 read the second's 0-15
+    and r is about 0.7 (computed below from those draws)."""
+    new, old = [], []
+    for week in range(400):
+        key = rules.stream_key(3, week, 7)
+        cap = 64
+        role = np.zeros(cap, np.int8)
+        icell = np.zeros(cap, np.int32)
+        rules.spawn_recruits(np.array([0, 1], np.int32), np.full(2, rules.ACTIVE, np.int8),
+                             np.array([32, 16], np.int8), np.zeros(2, np.int32),
+                             np.zeros(2, np.int8), np.full(2, rules.HOLD, np.int8), icell, role,
+                             np.zeros(cap, np.int8), np.zeros(cap, np.int16),
+                             np.arange(cap - 1, -1, -1, dtype=np.int32),
+                             np.array([cap], np.int64), 0.5, key, np.full(2, 1e6))
+        made = role == rules.TERRITORIAL
+        new.append((int((made & (icell == 0)).sum()), int((made & (icell == 1)).sum())))
+        old.append(tuple(sum(rules.uniform(key, i, j) < 0.5 for j in range(n))
+                         for i, n in ((0, 32), (1, 16))))
+    r_new = np.corrcoef(np.array(new).T)[0, 1]
+    r_old = np.corrcoef(np.array(old).T)[0, 1]
+    assert abs(r_new) < 0.25 and r_old > 0.5, (r_new, r_old)
+    assert 14 < np.mean([a for a, _ in new]) < 18  # 32 recruits at 0.5

@@ -28,6 +28,7 @@ OUTSIDE, URBAN, RIVER, STEPPE, DESERT_T, MOUNTAIN = 0, 1, 2, 3, 4, 5
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _STEP_KEY = np.uint64(0xD6E8FEB86659FD93)  # odd: the keys of a walk's later steps
+_MORE_KEY = np.uint64(0xA0761D6478BD642F)  # odd: the keys of an item's draws 16 and later
 _M2 = np.uint64(0x94D049BB133111EB)
 _S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
 
@@ -50,6 +51,16 @@ def uniform(key: np.uint64, i: int, j: int) -> float:
     z = (z ^ (z >> _S27)) * _M2
     z = z ^ (z >> _S31)
     return float(z >> _S11) * (1.0 / 9007199254740992.0)
+
+
+@njit(inline="always", cache=True)
+def any_uniform(key: np.uint64, i: int, j: int) -> float:
+    """Draw ``j`` of item ``i`` for any ``j >= 0``: :func:`uniform` for the item's 16 draws, then
+    ``j % 16`` under a key of each further 16 of its own (``uniform(key, i, 16)`` would be item
+    ``i + 1``'s first draw). O(1)."""
+    if j < 16:
+        return uniform(key, i, j)
+    return uniform(key + np.uint64(j // 16) * _MORE_KEY, i, j % 16)
 
 
 @njit(inline="always", cache=True)
@@ -211,7 +222,8 @@ def spawn_recruits(cell, state, recruits, gov, terrain, posture, icell, role, or
     """Turn the recruits of active supporters into insurgent rows at their cell, in citizen
     order: territorial where the local posture is not WITHDRAW, else sleepers in
     populated cells. Each recruit is taken w.p. ``accept`` (the organisation's absorptive
-    capacity, an independent thinning, so no place is favoured); each recruit taken leaves
+    capacity, an independent thinning, so no place is favoured; each recruit on a draw of its
+    own, :func:`any_uniform`, however many a supporter brings); each recruit taken leaves
     the cell's recruitable ``pool``. O(citizens)."""
     made = 0
     for i in range(cell.shape[0]):
@@ -220,7 +232,7 @@ def spawn_recruits(cell, state, recruits, gov, terrain, posture, icell, role, or
             continue
         c = cell[i]
         for j in range(k):
-            if accept < 1.0 and uniform(key, i, j) >= accept:
+            if accept < 1.0 and any_uniform(key, i, j) >= accept:
                 continue
             r = new_row(role, free_rows, n_free)
             if r < 0:
