@@ -408,10 +408,10 @@ class InsurgencyRun:
         rules.insurgent_counts(self.icell, self.role, self.inside.size, self.terr, self.desert,
                                self.sleeper, self.captive)
         if c.uprising > 0:
-            members = (self.terr + self.desert + self.sleeper).astype(np.float64)
+            per_cell = (self.terr + self.desert + self.sleeper).astype(np.float64)
             key = rules.stream_key(self.seed, self.tick, _STREAMS["rise"])
             tally["risen"] = rules.uprising(self.icell, self.role, self.terr, self.sleeper,
-                                            members, self.need, defence, c.fighter_strength,
+                                            per_cell, self.need, defence, c.fighter_strength,
                                             self.inside, self.block, self.n_blocks, self.held,
                                             c.assault_ratio, self.gov, return_ok, c.uprising,
                                             key)
