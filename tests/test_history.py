@@ -188,7 +188,7 @@ def test_s1_withdrawing_pressure_brings_it_back(ensemble):
 def test_s1_continued_pressure_keeps_it_down(ensemble):
     """S1's opposite policy, 4 seeds: under continued pressure (the military-only branch) the
     group regains 25% of its peak territory by 2025 in at most 1 of 4 runs (round 22: 0 of 4,
-    against 4 of 4 within half a year after the withdrawal; round 15's point, with twice
+    against 4 of 4 in 0.48-0.59 years after the withdrawal; round 15's point, with twice
     the sleepers left behind and found half as fast: 3 of 4)."""
     kept = _outcomes(ensemble["military-only"])["resurgence"].sum()
     assert kept <= 1, kept
