@@ -19,9 +19,11 @@ from resurgence.engine.kernels import (
     prefetch,
     prng_state,
     random_free_cell,
+    random_free_cell_xy,
     scan_free_cell,
     shuffle,
     spans,
+    torus_table,
     uniform,
     window_add,
 )
@@ -324,6 +326,43 @@ def test_random_free_cell_draws_as_below_does(density):
     drawn = out[:, 1] != -2
     assert drawn.sum() > 3000
     assert np.array_equal(out[drawn, 0], out[drawn, 1])  # same cell, same state after (-3)
+
+
+@njit
+def _free_cells_both_ways(offs, torus, blocked, width, height, st_a, st_b, cells):
+    out = np.empty((cells.shape[0], 2), np.int64)
+    for k in range(cells.shape[0]):
+        c = cells[k]
+        out[k, 0] = random_free_cell_xy(c % width, c // width, offs, torus, blocked, width,
+                                        height, st_a)
+        out[k, 1] = random_free_cell(c, offs, blocked, width, height, st_b)
+    return out
+
+
+@pytest.mark.parametrize("shape,width,height,radius",
+                         [("von_neumann", 40, 40, 7), ("moore", 37, 29, 7), ("moore", 9, 8, 3),
+                          ("disc", 23, 61, 4.5)])
+def test_the_wrap_table_gives_the_same_cells_and_draws(shape, width, height, radius):
+    """random_free_cell_xy with the world's wrap table (``torus_table``) draws the cells the
+    wrapping path draws, in the same order and leaving the same state, on worlds as narrow as
+    the vision (9 x 8 with reach 3) and with the reach of a wider vision than the offsets'."""
+    offs = offsets(shape, radius, False)
+    reach = int(np.abs(offs).max())
+    xs, ys = np.arange(-reach, width + reach), np.arange(-reach, height + reach)
+    torus = torus_table(width, height, reach + 2)  # a table may reach further than the offsets
+    assert np.array_equal(torus_table(width, height, reach),
+                          np.concatenate([xs % width, ys % height * width]))
+    rng = np.random.default_rng(5)
+    found = []
+    for density in (0.3, 0.77, 0.95):
+        blocked = np.packbits(rng.random(width * height) < density, bitorder="little")
+        st_a = prng_state(rng)
+        st_b = st_a.copy()
+        out = _free_cells_both_ways(offs, torus, blocked, width, height, st_a, st_b,
+                                    rng.integers(0, width * height, 3000))
+        assert np.array_equal(out[:, 0], out[:, 1]) and np.array_equal(st_a, st_b)
+        found.append((out[:, 0] >= 0).mean())
+    assert found[0] > 0.9 and found[1] > 0.5, found  # draws, not only "no free cell"
 
 
 def test_bit_run_count_counts_the_set_bits_of_any_run():

@@ -15,7 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from resurgence.engine.kernels import marked_layer, prng_state, spans, window_counts
+from resurgence.engine.kernels import (
+    marked_layer,
+    prng_state,
+    spans,
+    torus_table,
+    window_counts,
+)
 from resurgence.engine.neighbourhood import offsets
 from resurgence.models import epstein_rules as rules
 from resurgence.scenario import EpsteinConfig, Scenario
@@ -325,8 +331,9 @@ def _apply(world: World, cfg: EpsteinConfig, updates: dict[str, float]) -> tuple
     s = world.space
     if "citizen_vision" in updates or "cop_vision" in updates:
         citizen_offs, cop_offs = vision_offsets(cfg)
-        world.space = s = s._replace(citizen_offs=citizen_offs, cop_offs=cop_offs,
-                                     citizen_spans=spans(citizen_offs))
+        world.space = s = s._replace(
+            citizen_offs=citizen_offs, cop_offs=cop_offs, citizen_spans=spans(citizen_offs),
+            torus=torus_table(s.width, s.height, rules.reach(citizen_offs, cop_offs)))
         rebuild_windows(world.agents, s)
     if "cop_density" in updates:
         set_cop_count(world, round(cfg.cop_density * s.width * s.height))

@@ -62,6 +62,7 @@ from resurgence.engine.kernels import (
     random_free_cell_xy,
     set_bit,
     shuffle,
+    torus_table,
     uniform,
     window_add,
     window_bits_pair,
@@ -150,6 +151,7 @@ class Space(NamedTuple):
     citizen_offs: np.ndarray  # (n, 2) int32: citizen vision
     cop_offs: np.ndarray  # (n, 2) int32: cop vision
     citizen_spans: np.ndarray  # (rows, 4) int32: citizen vision as spans (kernels.spans)
+    torus: np.ndarray  # int32: kernels.torus_table for the reach of both visions
 
 
 def window_dtype(marked: int) -> np.dtype:
@@ -171,7 +173,14 @@ def space(width: int, height: int, citizen_offs: np.ndarray, cop_offs: np.ndarra
     bits = np.zeros((4, bitmap_bytes(cells) if layered else 0), np.uint8)
     return Space(width, height, grid, grid[:, HEAD], grid[:, OCCUPIED], marks,
                  marks[ACTIVE_WINDOW], bits, np.zeros((2, cells), dtype),
-                 np.zeros((cells + 7) // 8, np.uint8), citizen_offs, cop_offs, citizen_spans)
+                 np.zeros((cells + 7) // 8, np.uint8), citizen_offs, cop_offs, citizen_spans,
+                 torus_table(width, height, reach(citizen_offs, cop_offs)))
+
+
+def reach(*offs: np.ndarray) -> int:
+    """The largest ``|dx|`` or ``|dy|`` of the offset arrays ``offs`` (at least 1: the adjacent
+    cells of Model II's births)."""
+    return max(1, *(int(np.abs(o).max()) for o in offs if len(o)))
 
 
 class Params(NamedTuple):
@@ -515,8 +524,9 @@ def wants_active(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, bits: np.n
 
 @njit(inline="always", cache=True)
 def move_then_decide(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
-                     marks: np.ndarray, bits: np.ndarray, offs: np.ndarray, sp: np.ndarray,
-                     width: int, height: int, i: int, p: Params, st: np.ndarray) -> None:
+                     marks: np.ndarray, bits: np.ndarray, offs: np.ndarray, torus: np.ndarray,
+                     sp: np.ndarray, width: int, height: int, i: int, p: Params,
+                     st: np.ndarray) -> None:
     """NetLogo and the paper: rule M (if movement is on), then rule A on the new cell.
 
     An active citizen that moves keeps its mark on its old cell until it has decided, then
@@ -530,7 +540,7 @@ def move_then_decide(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocke
     target = -1
     if p.movement:
         x0, y0 = cell_xy(old, width, p)
-        target = random_free_cell_xy(x0, y0, offs, blocked, width, height, st)
+        target = random_free_cell_xy(x0, y0, offs, torus, blocked, width, height, st)
     if target < 0 or r.state != ACTIVE:
         if target >= 0:
             _take(rows, grid, blocked, i)
@@ -549,11 +559,12 @@ def move_then_decide(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocke
 
 @njit(inline="always", cache=True)
 def move(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
-         marks: np.ndarray, bits: np.ndarray, offs: np.ndarray, sp: np.ndarray, width: int,
-         height: int, i: int, p: Params, st: np.ndarray) -> None:
-    """Rule M: move to a uniformly random unoccupied cell within vision (``offs``), if any."""
+         marks: np.ndarray, bits: np.ndarray, offs: np.ndarray, torus: np.ndarray,
+         sp: np.ndarray, width: int, height: int, i: int, p: Params, st: np.ndarray) -> None:
+    """Rule M: move to a uniformly random unoccupied cell within vision (``offs``; ``torus``
+    its wrap table), if any."""
     x0, y0 = cell_xy(rows[i].cell, width, p)
-    target = random_free_cell_xy(x0, y0, offs, blocked, width, height, st)
+    target = random_free_cell_xy(x0, y0, offs, torus, blocked, width, height, st)
     if target >= 0:
         relocate(rows, grid, win, blocked, marks, bits, sp, width, height, i, target)
 
@@ -641,15 +652,15 @@ def enforce(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.nda
 
 @njit(inline="always", cache=True)
 def move_then_enforce(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
-                      marks: np.ndarray, bits: np.ndarray, cop_offs: np.ndarray, sp: np.ndarray,
-                      width: int, height: int, i: int, p: Params, arrests: np.ndarray,
-                      st: np.ndarray) -> None:
+                      marks: np.ndarray, bits: np.ndarray, cop_offs: np.ndarray,
+                      torus: np.ndarray, sp: np.ndarray, width: int, height: int, i: int,
+                      p: Params, arrests: np.ndarray, st: np.ndarray) -> None:
     """NetLogo and the paper: a cop's rule M, then rule C (:func:`enforce`), with its mark
     moved once, from where it started to where it ends: nothing reads the cop counts during
     its turn, so they are exact again before anyone else acts."""
     start = rows[i].cell
     x0, y0 = cell_xy(start, width, p)
-    target = random_free_cell_xy(x0, y0, cop_offs, blocked, width, height, st)
+    target = random_free_cell_xy(x0, y0, cop_offs, torus, blocked, width, height, st)
     if target >= 0:
         _take(rows, grid, blocked, i)
         _put(rows, grid, blocked, i, target)
@@ -754,7 +765,8 @@ PREFETCH_ROWS = 1 << 16
 @njit(cache=True, _nrt=False)
 def turns(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
           marks: np.ndarray, bits: np.ndarray, citizen_offs: np.ndarray, cop_offs: np.ndarray,
-          sp: np.ndarray, width: int, height: int, p: Params, killed: np.ndarray, born: np.ndarray,
+          torus: np.ndarray, sp: np.ndarray, width: int, height: int, p: Params,
+          killed: np.ndarray, born: np.ndarray,
           aged_out: np.ndarray, arrests: np.ndarray, order: np.ndarray, free_rows: np.ndarray,
           n_free: np.ndarray, st: np.ndarray, counts: np.ndarray, out: np.ndarray) -> None:
     """``len(out)`` ticks, each written to its row of ``out`` (int64, ``RECORD`` columns, see
@@ -771,8 +783,8 @@ def turns(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarr
     result as one call per tick (nothing outside the arguments changes in between); they save
     the call's fixed cost, about 2 us, per tick."""
     for t in range(out.shape[0]):
-        _tick(rows, grid, win, blocked, marks, bits, citizen_offs, cop_offs, sp, width, height, p,
-              killed, born, aged_out, arrests, order, free_rows, n_free, st, counts)
+        _tick(rows, grid, win, blocked, marks, bits, citizen_offs, cop_offs, torus, sp, width,
+              height, p, killed, born, aged_out, arrests, order, free_rows, n_free, st, counts)
         record(counts, killed, born, aged_out, arrests, out, t)
 
 
@@ -820,7 +832,8 @@ def citizens_first(rows: np.ndarray, order: np.ndarray) -> None:
 @njit(cache=True, _nrt=False)
 def _tick(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
           marks: np.ndarray, bits: np.ndarray, citizen_offs: np.ndarray, cop_offs: np.ndarray,
-          sp: np.ndarray, width: int, height: int, p: Params, killed: np.ndarray, born: np.ndarray,
+          torus: np.ndarray, sp: np.ndarray, width: int, height: int, p: Params,
+          killed: np.ndarray, born: np.ndarray,
           aged_out: np.ndarray, arrests: np.ndarray, order: np.ndarray, free_rows: np.ndarray,
           n_free: np.ndarray, st: np.ndarray, counts: np.ndarray) -> None:
     """One tick of :func:`turns`: every agent's turn, in its variant's order, then the jail
@@ -865,11 +878,11 @@ def _tick(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarr
                 enforce(rows, grid, win, blocked, marks, bits, cop_offs, sp, width, height, i, p,
                         arrests, st)
                 if p.movement:
-                    move(rows, grid, win, blocked, marks, bits, cop_offs, sp, width, height, i, p,
-                         st)
+                    move(rows, grid, win, blocked, marks, bits, cop_offs, torus, sp, width,
+                         height, i, p, st)
             else:
-                move_then_enforce(rows, grid, win, blocked, marks, bits, cop_offs, sp, width,
-                                  height, i, p, arrests, st)
+                move_then_enforce(rows, grid, win, blocked, marks, bits, cop_offs, torus, sp,
+                                  width, height, i, p, arrests, st)
             continue
         # the citizen's turn, in its variant's order
         if p.two_groups:
@@ -886,13 +899,13 @@ def _tick(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarr
                 continue
             decide(rows, grid, win, blocked, marks, bits, citizen_offs, sp, width, height, i, p)
             if p.movement:
-                move(rows, grid, win, blocked, marks, bits, citizen_offs, sp, width, height, i, p,
-                     st)
+                move(rows, grid, win, blocked, marks, bits, citizen_offs, torus, sp, width,
+                     height, i, p, st)
         else:
             if r.state == JAILED:
                 continue
-            move_then_decide(rows, grid, win, blocked, marks, bits, citizen_offs, sp, width, height,
-                             i, p, st)
+            move_then_decide(rows, grid, win, blocked, marks, bits, citizen_offs, torus, sp,
+                             width, height, i, p, st)
         if p.two_groups:
             if r.state == ACTIVE:
                 kill_other(rows, grid, win, blocked, marks, bits, citizen_offs, sp, width, height,
@@ -928,8 +941,8 @@ def tick_args(a: Agents, s: Space, p: Params, t: Tally, order: np.ndarray, free_
     """The arguments of :func:`turns` for a world but the last, ``out`` (rebuild them when ``s``
     or ``p`` change)."""
     return (a.rows, s.grid, s.extra, s.blocked, s.marks, s.bits, s.citizen_offs, s.cop_offs,
-            s.citizen_spans, s.width, s.height, p, t.killed, t.born, t.aged_out, t.arrests, order,
-            free_rows, n_free, st, counts)
+            s.torus, s.citizen_spans, s.width, s.height, p, t.killed, t.born, t.aged_out,
+            t.arrests, order, free_rows, n_free, st, counts)
 
 
 @njit(cache=True)
@@ -940,8 +953,8 @@ def tick(a: Agents, s: Space, p: Params, t: Tally, order: np.ndarray, free_rows:
     killed, born = np.zeros(2, np.int64), np.zeros(2, np.int64)
     aged_out, arrests = np.zeros(2, np.int64), np.zeros(2, np.int64)
     turns(a.rows, s.grid, s.extra, s.blocked, s.marks, s.bits, s.citizen_offs, s.cop_offs,
-          s.citizen_spans, s.width, s.height, p, killed, born, aged_out, arrests, order,
-          free_rows, n_free, st, counts, np.zeros((1, RECORD), np.int64))
+          s.torus, s.citizen_spans, s.width, s.height, p, killed, born, aged_out, arrests,
+          order, free_rows, n_free, st, counts, np.zeros((1, RECORD), np.int64))
     t.killed[:] += killed
     t.born[:] += born
     t.aged_out[:] += aged_out
