@@ -228,8 +228,8 @@ def fmt(value: object) -> str:
     return str(value)
 
 
-#: a run's summary has a row per seed up to this many outcomes; with more (the insurgency's
-#: nine), a row per outcome and a column per seed for the first SUMMARY_SEEDS seeds, so that it
+#: a run's summary has a row per seed below this many outcomes; from it on (the insurgency's
+#: eight), a row per outcome and a column per seed for the first SUMMARY_SEEDS seeds, so that it
 #: stays readable in 80 columns
 SUMMARY_COLUMNS, SUMMARY_SEEDS = 8, 4
 

@@ -324,7 +324,7 @@ def torus_table(width: int, height: int, reach: int) -> np.ndarray:
     ``width`` x the wrapped y of every y in ``-reach .. height + reach - 1``, int32. A draw of
     :func:`random_free_cell_xy` then reads its cell as two entries of it instead of wrapping:
     the same cell, with no compare and no multiplication on the way to its bit (at 40 x 40
-    with vision 7 about 8% less time per agent-step; docs/benchmarks.md). O(width + height)."""
+    with vision 7 6-7% less time per agent-step; docs/benchmarks.md). O(width + height)."""
     xs = np.arange(-reach, width + reach) % width
     ys = np.arange(-reach, height + reach) % height * width
     return np.concatenate([xs, ys]).astype(np.int32)
