@@ -29,6 +29,8 @@ from resurgence.engine.kernels import (
 )
 from resurgence.engine.neighbourhood import offsets
 from resurgence.models import epstein_rules as rules
+from resurgence.models.epstein import EpsteinRun
+from resurgence.scenario import Scenario
 
 
 @njit
@@ -363,6 +365,28 @@ def test_the_wrap_table_gives_the_same_cells_and_draws(shape, width, height, rad
         assert np.array_equal(out[:, 0], out[:, 1]) and np.array_equal(st_a, st_b)
         found.append((out[:, 0] >= 0).mean())
     assert found[0] > 0.9 and found[1] > 0.5, found  # draws, not only "no free cell"
+
+
+def test_no_window_no_move_and_no_draw():
+    """A vision under one cell (``citizen_vision = 0.5`` passes validation: floor 0, no offsets
+    without the own cell) has no cell to move to: -1, the state untouched. Before, the draw of
+    an index below 0 gave 0 and read ``offs[0]`` of an empty array."""
+    offs = offsets("von_neumann", 0.5, False)
+    assert offs.shape == (0, 2)
+    blocked = np.zeros(8, np.uint8)
+    st = prng_state(np.random.default_rng(2))
+    before = st.copy()
+    assert random_free_cell(3, offs, blocked, 8, 8, st) == -1
+    assert np.array_equal(st, before)
+    # a whole run of the mesa variant (von Neumann windows without the own cell): nobody moves
+    s = Scenario.from_dict({"name": "blind", "model": "epstein", "ticks": 3,
+                            "grid": {"width": 10, "height": 10},
+                            "epstein": {"variant": "mesa", "citizen_vision": 0.5,
+                                        "cop_vision": 0.5}})
+    run = EpsteinRun(s, 1)
+    cells = run.world.agents.cell.copy()
+    run.advance(3)
+    assert np.array_equal(run.world.agents.cell, cells)
 
 
 def test_bit_run_count_counts_the_set_bits_of_any_run():

@@ -353,6 +353,8 @@ def random_free_cell_xy(x0: int, y0: int, offs: np.ndarray, torus: np.ndarray,
     a wrap table (``torus``, :func:`torus_table` for a reach of at least the offsets'; empty:
     none), a draw reads its cell from it: the same cells, the same draws."""
     n = offs.shape[0]
+    if n == 0:  # a vision under one cell: no window to move in (_below(0) would read offs[0])
+        return -1
     table = torus.shape[0] > 0
     reach = (torus.shape[0] - width - height) // 4
     bx = x0 + reach

@@ -180,7 +180,7 @@ def space(width: int, height: int, citizen_offs: np.ndarray, cop_offs: np.ndarra
 def reach(*offs: np.ndarray) -> int:
     """The largest ``|dx|`` or ``|dy|`` of the offset arrays ``offs`` (at least 1: the adjacent
     cells of Model II's births)."""
-    return max(1, *(int(np.abs(o).max()) for o in offs if len(o)))
+    return max([1, *(int(np.abs(o).max()) for o in offs if len(o))])
 
 
 class Params(NamedTuple):
