@@ -221,9 +221,10 @@ def test_s2_inclusion_makes_resurgence_rarer_at_every_effort(ensemble):
     inclusion and services the group returns (``summarise`` after the branch: its territory
     climbs by a quarter of its peak above its low since the branch) in no more runs than
     without them at any effort, and in at least 4 fewer of the 16 in all. Measured, without /
-    with: 0/0, 0/0, 4/0, 4/2 (history, normal, mid, withdrawal). Without inclusion the group
-    returns in every run at the two low efforts, and beyond its 2014-15 peak (the opposite
-    result); at the two high ones it returns in neither arm, so those cannot discriminate."""
+    with: 0/0, 0/0, 4/0, 4/0 (history, normal, mid, withdrawal; round 22: 4/2 at the
+    withdrawal's). Without inclusion the group returns in every run at the two low efforts,
+    and beyond its 2014-15 peak (the opposite result); at the two high ones it returns in
+    neither arm, so those cannot discriminate."""
     counts = {}
     for effort, (bare, inc) in EFFORTS.items():
         counts[effort] = tuple(int(_outcomes(ensemble[arm])["resurgence"].sum())
@@ -239,10 +240,9 @@ def test_s2_inclusion_works_at_the_withdrawal_effort_too(ensemble):
     air campaign), with or without the inclusion branch's Sunni Arab inclusion and services.
     With them, the ground the group holds in January 2025 is under a tenth of what it holds
     without them in every run, and casualties 2017-2024 fall by at least 40% (ensemble
-    means). Round 22: 200-17,100 against 188,000-206,000 km2, and 40,000-43,000 against
-    104,000-116,000 casualties. With inclusion the group still gains ground in the year after
-    the withdrawal, while legitimacy climbs: at most 0.34-0.60 of its peak before the branch,
-    from about a quarter (without: 1.33-1.59), a return in 2 of 4 runs (the previous test)."""
+    means). Round 27: 100-3,400 against 189,000-193,000 km2, and 38,500 against 101,000
+    casualties (means; round 22: 200-17,100 km2 against 188,000-206,000, and a return in 2 of
+    4 runs with inclusion, in the year after the withdrawal)."""
     for inc, bare in zip(ensemble["withdrawal-inclusion"], ensemble["withdrawal"], strict=True):
         end = {k: float(df["territory_km2"].iloc[-1]) for k, df in (("inc", inc), ("bare", bare))}
         assert end["inc"] < 0.1 * end["bare"], end

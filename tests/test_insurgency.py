@@ -689,3 +689,63 @@ def test_many_recruits_of_one_supporter_draw_numbers_of_their_own():
     r_old = np.corrcoef(np.array(old).T)[0, 1]
     assert abs(r_new) < 0.25 and r_old > 0.5, (r_new, r_old)
     assert 14 < np.mean([a for a, _ in new]) < 18  # 32 recruits at 0.5
+
+
+def test_an_arrest_takes_the_members_and_leaves_the_residents():
+    """An arrest holds an active supporter's members ``U(1, term)`` weeks (``jail``), not its
+    residents: the agent stays present and sympathetic, cannot mobilise while its members are
+    held, mobilises again once they are out, and a lower cap (a prison break) frees them early.
+    The census counts it present and detained at once (the old rule took the whole agent of
+    100 people out of its cell: 1.8 M people detained in 2007; docs/calibration.md).
+    800 agents of one cell, all aggrieved, arrest probability 0.5: the arrests are a binomial
+    draw (tolerance 5 standard deviations, 70 agents)."""
+    n, term = 800, 10
+    z = np.zeros(n)
+    cell, group = np.zeros(n, np.int32), np.zeros(n, np.int8)
+    state, jail, recruits = np.zeros(n, np.int8), np.zeros(n, np.int16), np.zeros(n, np.int32)
+    one = np.ones(1)
+    legit, affinity = np.zeros((1, 1)), np.ones(1)
+
+    def week(t: int, cap: int = term, arrest: float = 0.5) -> None:
+        rules.citizens(cell, group, np.ones(n), z, state, jail, recruits, np.zeros(1, np.int16),
+                       legit, affinity, np.zeros(1), np.zeros(1), one, one, np.full(1, arrest),
+                       np.zeros(1), np.zeros(1), float(term), cap, 0.1, 0.2, 1.0, 0.0, 0.0,
+                       rules.stream_key(5, t, 0))
+
+    def census() -> tuple[int, int, int]:
+        counts = [np.zeros(1, np.int32) for _ in range(5)]
+        rules.census(cell, group, state, jail, recruits, np.zeros(1, np.int16), 1, 1, *counts,
+                     np.zeros((1, 1), np.int64), np.zeros((1, 1), np.int64))
+        present, _sym, act, _displaced, detained = counts
+        return int(present[0]), int(act[0]), int(detained[0])
+
+    week(0)
+    held = jail > 0
+    assert abs(held.sum() - n / 2) < 5 * np.sqrt(n / 4)
+    assert (state[held] == rules.SYMPATHISER).all() and (state[~held] == rules.ACTIVE).all()
+    assert jail[held].min() >= 1 and jail[held].max() <= term
+    assert census() == (n, n - held.sum(), held.sum())  # present, active, detained
+    for t in range(1, term + 1):  # held j weeks, mobilised in the week after
+        before = jail.copy()
+        week(t, arrest=0.0)
+        assert (state[before > 0] != rules.ACTIVE).all()
+        assert (jail == np.maximum(before - 1, 0)).all()
+    assert (jail == 0).all()
+    week(term + 1, arrest=0.0)
+    assert (state == rules.ACTIVE).all()  # all out, and mobilised again
+    week(term + 2, arrest=1.0)
+    assert (jail > 0).all() and census() == (n, 0, n)
+    week(term + 3, cap=0, arrest=0.0)  # a prison break frees them at the week's end
+    assert (jail == 0).all() and census() == (n, 0, 0)
+    week(term + 4, arrest=0.0)
+    assert census() == (n, n, 0)
+
+
+def test_detainees_are_the_members_held_times_people_per_arrest():
+    """The ``detained`` observable counts people: agents whose members are held times
+    ``arrest_people``, not times the agent's residents."""
+    s = scenario(ticks=30, initial_fighters=1500, arrest_rate=0.3, arrest_people=3.0)
+    r = run(s)
+    held = int((r.jail > 0).sum())
+    assert held > 0
+    assert r.frame()["detained"].iloc[-1] == held * 3.0

@@ -152,6 +152,13 @@ IRAQ: tuple[Pattern, ...] = (
             lambda df: _between(df, "income_oil", "2014-07-01", "2015-01-01") * 52 / 12,
             "revenue.csv: about $1M a day from oil since mid-June 2014, Iraq and Syria "
             "(US Treasury, Oct 2014)"),
+    Pattern("peak detainees 2007-08", 25_000, 170_000,
+            lambda df: _between(df.assign(d=df["detained"] + df["captives"]), "d",
+                                "2007-01-01", "2009-01-01", "max"),
+            "about 50,000 detainees in Iraq in December 2007 (Wikipedia, 'Detainees in Iraq'); "
+            "in August 2007 the US held about 23,000 and Iraqi prisons 60,000 security detainees "
+            "(Washington Post, 15 Aug 2007): 50,000-85,000, taken a factor of 2 wide (not in "
+            "shared/data)"),
     Pattern("collateral deaths, Mosul operation", 200, 1_000,
             lambda df: _between(df, "casualties_collateral", "2016-10-17", "2017-07-11", "sum"),
             "article.txt: the coalition bombardment of Mosul (17 Oct 2016 - 10 Jul 2017) came "

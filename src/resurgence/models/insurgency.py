@@ -359,7 +359,7 @@ class InsurgencyRun:
                        c.arrest_rate * self.deterrence,
                        self.battle, mortality, term, int(term), c.threshold_sympathy,
                        c.threshold_recruit, expect, c.displacement_rate, c.return_rate, key)
-        asked = rules.census(self.cell, self.group, self.state, self.recruits, self.gov,
+        asked = rules.census(self.cell, self.group, self.state, self.jail, self.recruits, self.gov,
                              len(GROUPS), self.n_gov, self.present, self.sym, self.act,
                              self.displaced, self.detained, self.gov_sym, self.gov_present)
         members = int(self.terr.sum() + self.desert.sum() + self.sleeper.sum())
@@ -585,7 +585,7 @@ class InsurgencyRun:
             "sympathisers": float(self.sym.sum() * ppa),
             "active_supporters": float(self.act.sum() * ppa),
             "displaced": float(self.displaced.sum() * ppa),
-            "detained": float(self.detained.sum() * ppa),
+            "detained": float(self.detained.sum() * c.arrest_people),
             "treasury": self.treasury, "propaganda": self.propaganda,
             "security_personnel": float(self.security.sum() * c.unit_size),
             "militia": float(self.militia.sum()),

@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-# citizen states
-QUIET, SYMPATHISER, ACTIVE, DETAINED, DISPLACED, DEAD = 0, 1, 2, 3, 4, 5
+# citizen states (detention is not a state: ``jail > 0`` marks an agent whose members are held)
+QUIET, SYMPATHISER, ACTIVE, DISPLACED, DEAD = 0, 1, 2, 4, 5
 # insurgent roles (FREE: an unused row)
 FREE, TERRITORIAL, DESERT, SLEEPER, CAPTIVE = 0, 1, 2, 3, 4
 LOCAL, FOREIGN = 0, 1
@@ -106,31 +106,30 @@ def citizens(cell, group, hardship, risk, state, jail, recruits, gov, legit, aff
 
     Grievance ``G = min(1, H + damage) (1 - L[g, gov]) a_g``, net risk ``N = R P`` (``P`` the
     cell's deterrence); sympathiser iff ``G - N > T_s``; active supporter iff ``G - N > T_r``
-    and fighters are in vision; an active supporter is arrested w.p. ``arrest[c]`` (term
-    ``U(1, term)`` weeks), else gives ``expect * near[c] * avail[c]`` recruits (randomly
-    rounded; ``avail`` the cell's recruitable pool left, a share).
-    Detainees serve their term (capped by ``cap``: a release or a prison break); a resident dies
-    w.p. ``mortality[c]`` (last week's civilian deaths per resident present); residents of a
-    cell with battle deaths flee w.p. ``displacement * battle[c]``; the displaced return to quiet
+    and fighters are in vision; an active supporter is arrested w.p. ``arrest[c]``, else gives
+    ``expect * near[c] * avail[c]`` recruits (randomly rounded; ``avail`` the cell's recruitable
+    pool left, a share). An arrest takes the agent's active members, not its residents: they
+    are held ``jail = U(1, term)`` weeks (capped by ``cap``: a release or a prison break), in
+    which the agent cannot mobilise (a sympathiser at most; it can the week after); its
+    residents stay, and live, flee, return and sympathise as any others. A resident dies w.p.
+    ``mortality[c]`` (last week's civilian deaths per resident present); residents of a cell
+    with battle deaths flee w.p. ``displacement * battle[c]``; the displaced return to quiet
     cells w.p. ``return_rate``. O(citizens), parallel, thread-count independent.
     """
     n = cell.shape[0]
     for i in prange(n):
         st = state[i]
         recruits[i] = 0
+        j = jail[i]
+        held = j > 0  # this week the agent's members are held (released at its end if j = 1)
+        if held:  # they serve their term, whatever becomes of their residents
+            j -= 1
+            if j > cap:
+                j = cap
+            jail[i] = j if j > 0 else 0
         if st == DEAD:
             continue
         c = cell[i]
-        if st == DETAINED:
-            j = jail[i] - 1
-            if j > cap:
-                j = cap
-            if j <= 0:
-                state[i] = QUIET
-                jail[i] = 0
-            else:
-                jail[i] = j
-            continue
         if st == DISPLACED:
             if battle[c] <= 0.0 and uniform(key, i, 0) < return_rate:
                 state[i] = QUIET
@@ -147,9 +146,9 @@ def citizens(cell, group, hardship, risk, state, jail, recruits, gov, legit, aff
             h = 1.0
         grievance = h * (1.0 - legit[g, gov[c]]) * affinity[g]
         net = grievance - risk[i] * deterrence[c]
-        if net > t_r and near[c] > 0.0:
+        if net > t_r and near[c] > 0.0 and not held:
             if uniform(key, i, 2) < arrest[c]:
-                state[i] = DETAINED
+                state[i] = SYMPATHISER
                 jail[i] = 1 + int(uniform(key, i, 3) * term)
                 continue
             state[i] = ACTIVE
@@ -162,11 +161,12 @@ def citizens(cell, group, hardship, risk, state, jail, recruits, gov, legit, aff
 
 
 @njit(cache=True)
-def census(cell, group, state, recruits, gov, n_groups, n_gov, present, sym, act, displaced,
-           detained, gov_sym, gov_present):
-    """Per-cell counts of present, sympathetic (incl. active), active, displaced and detained
-    agents, and per (group, governorate) sympathisers and residents; returns recruits asked
-    for. Sequential: O(citizens)."""
+def census(cell, group, state, jail, recruits, gov, n_groups, n_gov, present, sym, act,
+           displaced, detained, gov_sym, gov_present):
+    """Per-cell counts of present, sympathetic (incl. active), active and displaced agents and
+    of agents whose members are detained (``jail > 0``, whatever their residents' state), and
+    per (group, governorate) sympathisers and residents; returns recruits asked for.
+    Sequential: O(citizens)."""
     present[:] = 0
     sym[:] = 0
     act[:] = 0
@@ -178,11 +178,10 @@ def census(cell, group, state, recruits, gov, n_groups, n_gov, present, sym, act
     for i in range(cell.shape[0]):
         st = state[i]
         c = cell[i]
+        if jail[i] > 0:
+            detained[c] += 1
         if st == DISPLACED:
             displaced[c] += 1
-            continue
-        if st == DETAINED:
-            detained[c] += 1
             continue
         if st == DEAD:
             continue

@@ -94,6 +94,8 @@ class InsurgencyConfig(BaseModel):
     arrest_rate: float = Field(0.05, ge=0, le=1, description="weekly arrest probability of an "
                                "active supporter at deterrence P = 1")
     max_detention_weeks: int = Field(260, ge=1, le=10_000, description="Jmax at detention = 1")
+    arrest_people: float = Field(2.5, ge=0, le=1_000, description="people an arrest detains: "
+                                 "the active members of the agent (its residents stay)")
     displacement_rate: float = Field(0.05, ge=0, le=1, description="weekly chance to flee a "
                                      "cell at one battle casualty per 1,000 residents")
     return_rate: float = Field(0.02, ge=0, le=1, description="weekly chance a displaced agent "
