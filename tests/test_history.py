@@ -240,9 +240,9 @@ def test_s2_inclusion_works_at_the_withdrawal_effort_too(ensemble):
     air campaign), with or without the inclusion branch's Sunni Arab inclusion and services.
     With them, the ground the group holds in January 2025 is under a tenth of what it holds
     without them in every run, and casualties 2017-2024 fall by at least 40% (ensemble
-    means). Round 27: 100-3,400 against 189,000-193,000 km2, and 38,500 against 101,000
-    casualties (means; round 22: 200-17,100 km2 against 188,000-206,000, and a return in 2 of
-    4 runs with inclusion, in the year after the withdrawal)."""
+    means). Round 29: 0-500 against 180,000-184,000 km2, and 35,400 against 97,900 casualties
+    (means; round 22: 200-17,100 km2 against 188,000-206,000, and a return in 2 of 4 runs
+    with inclusion, in the year after the withdrawal)."""
     for inc, bare in zip(ensemble["withdrawal-inclusion"], ensemble["withdrawal"], strict=True):
         end = {k: float(df["territory_km2"].iloc[-1]) for k, df in (("inc", inc), ("bare", bare))}
         assert end["inc"] < 0.1 * end["bare"], end

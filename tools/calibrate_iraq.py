@@ -8,7 +8,7 @@ every pattern's value and the score, then prints the best points. docs/calibrati
 a run of it and what was kept.
 
     .venv/bin/python tools/calibrate_iraq.py --samples 120 --seeds 1 --workers 2 \
-        --out .bench/calibration.parquet [--box tools/calibration_box.json]
+        --out .bench/calibration.parquet [--box tools/calibration_box.json] [--cell-km 10 5]
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ BOX = {
 }
 
 
-def evaluate(point: dict[str, float], seed: int, base: dict | None) -> dict[str, float]:
+def evaluate(point: dict[str, float], seed: int, base: dict | None,
+             cell_km: float | None = None) -> dict[str, float]:
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
     from resurgence import patterns
     from resurgence.models import insurgency
@@ -54,8 +55,11 @@ def evaluate(point: dict[str, float], seed: int, base: dict | None) -> dict[str,
     d = resolve("iraq-2003-2020").model_dump()
     d["insurgency"].update(base or {})
     d["insurgency"].update({k: round(v) if k in INT_KEYS else v for k, v in point.items()})
+    if cell_km is not None:
+        d["insurgency"]["cell_km"] = cell_km
     df = insurgency.simulate(Scenario.from_dict(d, source="calibration"), seed=seed)
-    row = {**point, "seed": seed, "score": patterns.score(df)}
+    row = {**point, "seed": seed, "cell_km": d["insurgency"]["cell_km"],
+           "score": patterns.score(df)}
     row.update({p.name: p.value(df) for p in patterns.IRAQ})
     return row
 
@@ -68,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sample-seed", type=int, default=20261125)
     ap.add_argument("--box", type=Path, help="JSON {parameter: [low, high]} instead of BOX")
     ap.add_argument("--base", type=Path, help="JSON {parameter: value} fixed for every point")
+    ap.add_argument("--cell-km", type=float, nargs="+", default=[None], metavar="KM",
+                    help="run each point at these cell sizes (default: the scenario's); the "
+                    "mean score is over seeds and sizes")
     ap.add_argument("--out", type=Path, default=Path(".bench/calibration.parquet"))
     a = ap.parse_args(argv)
     import numpy as np
@@ -80,10 +87,12 @@ def main(argv: list[str] | None = None) -> int:
     x = latin.sample(problem, a.samples, seed=a.sample_seed)
     points = [dict(zip(box, map(float, row), strict=True)) for row in x]
     print(f"$ {' '.join([sys.executable, *sys.argv])}")
-    print(f"{len(points)} points x {a.seeds} seeds on {a.workers} workers")
+    print(f"{len(points)} points x {a.seeds} seeds x {len(a.cell_km)} cell sizes on "
+          f"{a.workers} workers")
     rows, t0 = [], time.time()
     with ProcessPoolExecutor(a.workers) as pool:
-        futs = [pool.submit(evaluate, p, s, base) for p in points for s in range(1, a.seeds + 1)]
+        futs = [pool.submit(evaluate, p, s, base, km) for p in points
+                for s in range(1, a.seeds + 1) for km in a.cell_km]
         for k, f in enumerate(as_completed(futs), 1):
             rows.append(f.result())
             if k % 10 == 0:
