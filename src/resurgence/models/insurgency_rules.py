@@ -120,13 +120,9 @@ def citizens(cell, group, hardship, risk, state, jail, recruits, gov, legit, aff
     for i in prange(n):
         st = state[i]
         recruits[i] = 0
-        j = jail[i]
-        held = j > 0  # this week the agent's members are held (released at its end if j = 1)
+        held = jail[i] > 0  # this week the agent's members are held (released at its end if 1)
         if held:  # they serve their term, whatever becomes of their residents
-            j -= 1
-            if j > cap:
-                j = cap
-            jail[i] = j if j > 0 else 0
+            jail[i] = min(jail[i] - 1, cap)
         if st == DEAD:
             continue
         c = cell[i]
