@@ -749,3 +749,22 @@ def test_detainees_are_the_members_held_times_people_per_arrest():
     held = int((r.jail > 0).sum())
     assert held > 0
     assert r.frame()["detained"].iloc[-1] == held * 3.0
+
+
+def test_an_arrest_interns_and_a_capture_sentences():
+    """Two terms (docs/model.md, Detention): an arrest holds a citizen agent's members at most
+    ``detention x max_internment_weeks`` weeks (internment, a year on average in 2007), a
+    captured insurgent at most ``detention x max_detention_weeks`` (a sentence). With the two
+    limits swapped, the long terms move to the other side. One run each (seed 3, 30 weeks,
+    detention 0.5): exact bounds, no tolerance."""
+
+    def held(internment: int, sentence: int) -> tuple[int, int]:
+        r = run(scenario(ticks=30, initial_fighters=1500, arrest_rate=0.3,
+                         max_internment_weeks=internment, max_detention_weeks=sentence))
+        assert (r.jail > 0).sum() > 100 and (r.ijail > 0).sum() > 10
+        return int(r.jail.max()), int(r.ijail.max())
+
+    citizens, captives = held(10, 400)
+    assert citizens <= 5 < captives <= 200
+    citizens, captives = held(400, 10)
+    assert captives <= 5 < citizens <= 200

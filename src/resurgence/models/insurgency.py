@@ -344,7 +344,7 @@ class InsurgencyRun:
 
     def _citizens(self, lev: Levers, tally: dict[str, float]) -> None:
         c = self.cfg
-        term = lev.detention * c.max_detention_weeks
+        term = lev.detention * c.max_internment_weeks  # an arrest: internment, not a sentence
         pay = c.volunteer_share + (1.0 - c.volunteer_share) * self.budget
         expect = c.recruit_rate / 100.0 * c.people_per_agent * self.propaganda * pay
         key = rules.stream_key(self.seed, self.tick, _STREAMS["citizens"])

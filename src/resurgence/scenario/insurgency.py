@@ -93,7 +93,13 @@ class InsurgencyConfig(BaseModel):
                                  "recruitment reaches its full rate")
     arrest_rate: float = Field(0.05, ge=0, le=1, description="weekly arrest probability of an "
                                "active supporter at deterrence P = 1")
-    max_detention_weeks: int = Field(260, ge=1, le=10_000, description="Jmax at detention = 1")
+    max_detention_weeks: int = Field(260, ge=1, le=10_000, description="most weeks a captured "
+                                     "insurgent is held, at detention = 1 (a term is uniform "
+                                     "on 1 .. detention x this)")
+    max_internment_weeks: int = Field(173, ge=1, le=10_000, description="most weeks an arrest "
+                                      "holds a citizen agent's members, at detention = 1: 173 "
+                                      "makes the mean term a year at the history's detention "
+                                      "0.6, the average US internment in 2007")
     arrest_people: float = Field(2.5, ge=0, le=1_000, description="people an arrest detains: "
                                  "the active members of the agent (its residents stay)")
     displacement_rate: float = Field(0.05, ge=0, le=1, description="weekly chance to flee a "
@@ -239,4 +245,5 @@ class InsurgencyConfig(BaseModel):
 
 #: parameters of :class:`InsurgencyConfig` that must be integers
 INT_KEYS = frozenset({"absorption_floor", "security_units", "foreign_units", "initial_fighters",
-                      "max_insurgents", "max_detention_weeks"})
+                      "max_insurgents", "max_detention_weeks",
+                      "max_internment_weeks"})
