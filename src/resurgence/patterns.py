@@ -4,10 +4,12 @@ Pattern-oriented modelling (Grimm et al. 2005, *Science* 310: 987-991): several 
 qualitative or order-of-magnitude patterns at different levels constrain a model better than
 one precise series. Each :class:`Pattern` reduces a run (the frame of
 :func:`resurgence.models.insurgency.simulate`, with dates) to one number and states the range
-the observations allow, with the source (``shared/data/*.csv``, DESIGN §2.7 S6). The observed
+the observations allow, with the source (``shared/data/*.csv``, DESIGN §2.7 S6). Most observed
 series cover Iraq *and* Syria, so levels are compared loosely (ranges a factor of ~2 wide) and
-shapes (ratios, timing) tightly. :func:`score` sums the squared log-distances to the ranges: 0
-when every pattern holds. Used by ``tools/calibrate_iraq.py`` and ``tests/test_history.py``.
+shapes (ratios, timing) tightly; where a figure for Iraq alone exists (the territory lost by
+mid-2016 and mid-2017) it is used instead. :func:`score` sums the squared log-distances to the
+ranges: 0 when every pattern holds. Used by ``tools/calibrate_iraq.py`` and
+``tests/test_history.py``.
 """
 
 from __future__ import annotations
@@ -85,6 +87,13 @@ def _territory_peak_year(df: pd.DataFrame) -> float:
     return float(km2.idxmax()) if km2.max() > 0 else 2003.0
 
 
+def _of_peak(start: str, end: str, how: str = "mean") -> Callable:
+    """Territory over the dates ``start`` to ``end`` (its ``how``: mean or max) over the run's
+    peak territory."""
+    return lambda df: (_between(df, "territory_km2", start, end, how)
+                       / max(df["territory_km2"].max(), 1.0))
+
+
 def _ratio(col: str, num: tuple[str, str], den: tuple[str, str], floor: float = 1.0) -> Callable:
     """Mean of ``col`` over the dates ``num`` over its mean over ``den`` (at least ``floor``)."""
     return lambda df: _between(df, col, *num) / max(_between(df, col, *den), floor)
@@ -109,19 +118,24 @@ IRAQ: tuple[Pattern, ...] = (
             lambda df: df["territory_km2"].max(),
             "territory.csv: 90,800 km2 in Iraq and Syria (Jan 2015); about a third of Iraq"),
     Pattern("territory 2009-12 / peak", 0.0, 0.1,
-            lambda df: _between(df, "territory_km2", "2009-01-01", "2013-01-01", "max")
-            / max(df["territory_km2"].max(), 1.0),
+            _of_peak("2009-01-01", "2013-01-01", "max"),
             "fighters.csv: ISI at 700-1,000 fighters in 2011, no territory"),
-    Pattern("territory Jun 2017 / Jan 2015", 0.2, 0.6,
-            _ratio("territory_km2", ("2017-06-01", "2017-07-01"), ("2015-01-01", "2015-02-01")),
-            "territory.csv: -60% from Jan 2015 to Jun 2017 (IHS Markit)"),
+    Pattern("territory Jun 2016 / peak", 0.27, 0.8,
+            _of_peak("2016-06-07", "2016-06-28"),
+            "Iraq alone: the group 'has lost 47 percent of the territory it previously "
+            "controlled in Iraq' (US envoy B. McGurk, Foreign Policy, 28 Jun 2016): 0.53, a "
+            "factor of 2 below and 1.5 above"),
+    Pattern("territory Jul 2017 / peak", 0.11, 0.33,
+            _of_peak("2017-07-15", "2017-08-05"),
+            "Iraq alone: 'About 78 percent of the territory they used to hold in Iraq, they can "
+            "no longer operate in' (McGurk, briefing of 4 Aug 2017, dpa-AFX): 0.22, a factor of "
+            "2 below and 1.5 above. It replaces territory.csv's Jun 2017 / Jan 2015 (IHS, "
+            "0.40), which covers Syria too, where the group lost its ground later (58% by then)"),
     Pattern("territory Dec 2017 / peak", 0.0, 0.1,
-            lambda df: _between(df, "territory_km2", "2017-12-01", "2018-01-01")
-            / max(df["territory_km2"].max(), 1.0),
+            _of_peak("2017-12-01", "2018-01-01"),
             "SOURCES.md: 98% of claimed land lost by end-2017; victory declared 9 Dec 2017"),
     Pattern("territory 2018-20 / peak", 0.0, 0.1,
-            lambda df: _between(df, "territory_km2", "2018-01-01", "2021-01-01", "max")
-            / max(df["territory_km2"].max(), 1.0),
+            _of_peak("2018-01-01", "2021-01-01", "max"),
             "SOURCES.md, fighters.csv: after the 2017 defeat the group is clandestine (under "
             "1,000 field fighters, Dec 2017; UN 2018: members incl. clandestine) and holds no "
             "ground again up to 2020 (DESIGN §2.7 S6: the 2003-2020 timeline)"),
