@@ -11,6 +11,7 @@ result.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -56,6 +57,12 @@ def _s5_year(run: model.InsurgencyRun, base: Scenario, precision: float) -> pd.D
     return s5.frame().iloc[-52:]
 
 
+def _mosul_held(run: model.InsurgencyRun) -> pd.DataFrame:
+    cells = run.theatre.places["Mosul"].cells
+    held = run.held.reshape(run.shape)[tuple(np.array(cells).T)]
+    return pd.DataFrame({"date": [run.frame()["date"].iloc[-1]], "held": [bool(held.any())]})
+
+
 @pytest.fixture(scope="module")
 def ensemble() -> dict[str, list[pd.DataFrame]]:
     """policy -> one frame per seed, 2003-03-20 to END; "s5-precise"/"s5-blunt": the year
@@ -64,6 +71,9 @@ def ensemble() -> dict[str, list[pd.DataFrame]]:
     two S5 arms of a history with the revenge channel off (``revenge = 0``);
     "no-uprising": the history to 2017 with sleepers that never rise and forces whose hold on
     ground does not depend on legitimacy (``uprising = 0``, ``morale_floor = 1``);
+    "mosul-held" and "mosul-held-open-field": one frame per seed of one row, whether the
+    group holds Mosul on 2016-10-10 (a week before the operation), in the history and with
+    the defender's urban advantage off (``urban_defence = 0``);
     "withdrawal-inclusion": the withdrawal branch with the inclusion branch's Sunni Arab
     inclusion and services; "normal": the inclusion branch's military effort without its
     inclusion and services; "mid" and "mid-inclusion": ground forces 0.5 and no air campaign,
@@ -72,7 +82,7 @@ def ensemble() -> dict[str, list[pd.DataFrame]]:
     s5 = ("s5-precise", "s5-blunt")
     out: dict[str, list[pd.DataFrame]] = {
         p: [] for p in (*POLICIES, *s5, *(f"{a}-no-revenge" for a in s5), "no-mosul",
-                        "no-uprising", *ARMS)}
+                        "no-uprising", "mosul-held", "mosul-held-open-field", *ARMS)}
     inclusion = next(e.values for e in resolve("post-mosul-inclusion").timeline
                      if str(e.date) == BRANCH)
     politics = {k: inclusion[k] for k in ("inclusion_sunni_arab", "services")}
@@ -87,7 +97,13 @@ def ensemble() -> dict[str, list[pd.DataFrame]]:
     data = resolve("iraq-2003-2020").model_dump()
     data["insurgency"].update(uprising=0.0, morale_floor=1.0)
     no_uprising = Scenario.from_dict(data)
+    data = resolve("iraq-2003-2020").model_dump()
+    data["insurgency"]["urban_defence"] = 0.0
+    open_field = Scenario.from_dict(data)
     for seed in SEEDS:
+        run = model.InsurgencyRun(open_field, seed)
+        _run_to(run, "2016-10-10")
+        out["mosul-held-open-field"].append(_mosul_held(run))
         run = model.InsurgencyRun(no_uprising, seed)
         _run_to(run, "2017-01-02")
         out["no-uprising"].append(run.frame())
@@ -97,6 +113,7 @@ def ensemble() -> dict[str, list[pd.DataFrame]]:
             out[f"{name}-no-revenge"].append(_s5_year(run, no_revenge, precision))
         run = model.InsurgencyRun(history, seed)
         _run_to(run, "2016-10-10")
+        out["mosul-held"].append(_mosul_held(run))
         for name, precision in zip(s5, (0.95, 0.2), strict=True):
             out[name].append(_s5_year(run, history, precision))
         twin = run.branch(_variant(history, S5_DATE, ground_forces=0.5, air_sorties=150))
@@ -151,6 +168,18 @@ def _outcomes(runs: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame([model.summarise(df, after=BRANCH) for df in runs])
 
 
+def test_s6_mosul_holds_until_its_operation(ensemble):
+    """timeline.csv: the group held Mosul from June 2014 until the operation of October 2016
+    - July 2017 retook it. A week before the operation began (2016-10-10) it still holds the
+    city in at least 3 of 4 runs. The disabled mechanism: without the defender's advantage on
+    urban ground (``urban_defence = 0``, the model before round 42) the forces have retaken it
+    by then in at least 3 of 4 (May-July 2016; docs/calibration.md)."""
+    held = [df["held"].iloc[0] for df in ensemble["mosul-held"]]
+    lost = [not df["held"].iloc[0] for df in ensemble["mosul-held-open-field"]]
+    assert sum(held) >= 3, held
+    assert sum(lost) >= 3, lost
+
+
 def test_s1_territorial_defeat_is_not_the_end(ensemble):
     """S1, 4 seeds: even under Mosul-level pressure kept up to 2024, after losing over 60% of
     its peak territory the group keeps more than 1,000 members (sleepers included; ISI's low
@@ -203,7 +232,7 @@ def _casualties_after(runs: list[pd.DataFrame]) -> float:
 def test_s2_inclusion_works_at_the_same_military_effort(ensemble):
     """S2, 4 seeds per branch, same military effort (the history's: ground forces 0.8, 300
     sorties): raising Sunni Arab inclusion and services in 2017 cuts cumulative casualties
-    2017-2024 by at least 20% (ensemble means; round 40: by 62%; round 22: by 56%). At this
+    2017-2024 by at least 20% (ensemble means; rounds 40 and 42: by 62%; round 22: by 56%). At this
     effort neither branch returns (the next test); the casualties discriminate here."""
     assert _casualties_after(ensemble["both"]) < 0.8 * _casualties_after(ensemble["military-only"])
 
@@ -221,11 +250,11 @@ def test_s2_inclusion_makes_resurgence_rarer_at_every_effort(ensemble):
     inclusion and services the group returns (``summarise`` after the branch: its territory
     climbs by a quarter of its peak above its low since the branch) in no more runs than
     without them at any effort, and in at least 4 fewer of the 16 in all. Measured, without /
-    with: 0/0, 3/0, 4/0, 4/1 (history, normal, mid, withdrawal; round 40; round 36: 0/0, 0/0,
-    4/0, 4/0; round 22: 4/2 at the withdrawal's). Without inclusion the group returns in every
-    run at the two low efforts, and beyond its 2014-15 peak, and in 3 of 4 at the normal one
-    (the opposite result); at the history's it returns in neither arm, which cannot
-    discriminate there."""
+    with: 0/0, 2/0, 4/0, 4/1 (history, normal, mid, withdrawal; round 42; round 40: 0/0, 3/0,
+    4/0, 4/1; round 36: 0/0, 0/0, 4/0, 4/0; round 22: 4/2 at the withdrawal's). Without
+    inclusion the group returns in every run at the two low efforts, and beyond its 2014-15
+    peak, and in 2 of 4 at the normal one (the opposite result); at the history's it returns
+    in neither arm, which cannot discriminate there."""
     counts = {}
     for effort, (bare, inc) in EFFORTS.items():
         counts[effort] = tuple(int(_outcomes(ensemble[arm])["resurgence"].sum())
@@ -241,8 +270,9 @@ def test_s2_inclusion_works_at_the_withdrawal_effort_too(ensemble):
     air campaign), with or without the inclusion branch's Sunni Arab inclusion and services.
     With them, the ground the group holds in January 2025 is under a tenth of what it holds
     without them in every run, and casualties 2017-2024 fall by at least 40% (ensemble
-    means). Round 40: 2,400-10,600 against 180,200-188,000 km2, and 38,600 against 102,400
-    casualties (means); round 29: 0-500 against 180,000-184,000 km2, and 35,400 against 97,900
+    means). Round 42: 400-9,300 against 182,400-185,300 km2, and 36,700 against 102,100
+    casualties (means); round 40: 2,400-10,600 against 180,200-188,000 km2, and 38,600 against
+    102,400; round 29: 0-500 against 180,000-184,000 km2, and 35,400 against 97,900
     (means; round 22: 200-17,100 km2 against 188,000-206,000, and a return in 2 of 4 runs
     with inclusion, in the year after the withdrawal)."""
     for inc, bare in zip(ensemble["withdrawal-inclusion"], ensemble["withdrawal"], strict=True):

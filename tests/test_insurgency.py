@@ -180,13 +180,13 @@ def test_control_needs_garrison_and_superior_strength():
     power = np.array([0.0, 60.0, 0.0, 40.0, 0.0])
     held = np.zeros(5, np.bool_)
     rules.control(terr, need, power, 5.0, np.ones(5, np.bool_), np.arange(5, dtype=np.int32), 5,
-                  held, 2.0)
+                  held, 2.0, np.ones(5))
     assert held.tolist() == [True, False, False, True, False]
     # blocks: the cells of a block are held together, by the fighters of the whole block
     block = np.array([0, 0, 1, 1, 2], np.int32)
     held[:] = False
     rules.control(np.array([1, 0, 3, 0, 0], np.int32), np.full(5, 0.25), np.zeros(5), 5.0,
-                  np.ones(5, np.bool_), block, 3, held, 2.0)
+                  np.ones(5, np.bool_), block, 3, held, 2.0, np.ones(3))
     assert held.tolist() == [True, True, True, True, False]
 
 
@@ -202,12 +202,35 @@ def test_held_ground_is_kept_until_the_forces_reach_the_assault_ratio():
                            ([True, True], 2.0, [True, True]),
                            ([True, True], 1.0, [False, False])):
         held = np.array(held0)
-        rules.control(terr, need, power, 5.0, inside, block, 2, held, a)
+        rules.control(terr, need, power, 5.0, inside, block, 2, held, a, np.ones(2))
         assert held.tolist() == kept
     held = np.array([True, True])  # worn down below 1/a of the take: lost
     rules.control(np.array([2, 5], np.int32), need, np.array([0.0, 60.0]), 5.0, inside, block,
-                  2, held, 2.0)
+                  2, held, 2.0, np.ones(2))
     assert held.tolist() == [False, False]
+
+
+def test_urban_ground_multiplies_a_held_blocks_defence():
+    """With ``urban_defence`` u, a held block's fighters count ``1 + u`` times its urban
+    share as strong against the forces: of two held blocks with the same fighters and forces,
+    the urban one is kept and the rural one lost; with u = 0 both are lost, and a block the
+    group does not hold gains nothing (the defender's advantage)."""
+    terr = np.array([5, 5], np.int32)  # a q F = 2 x 5 x 5 = 50 < 60 forces
+    need, power = np.array([5.0, 5.0]), np.array([60.0, 60.0])
+    inside, block = np.ones(2, np.bool_), np.arange(2, dtype=np.int32)
+    for fort, held0, kept in (([1.5, 1.0], [True, True], [True, False]),
+                              ([1.0, 1.0], [True, True], [False, False]),
+                              ([1.5, 1.0], [False, False], [False, False])):
+        held = np.array(held0)
+        rules.control(terr, need, power, 5.0, inside, block, 2, held, 2.0, np.array(fort))
+        assert held.tolist() == kept
+    # the model's factor per block: 1 + u x the block's share of urban cells
+    r = model.InsurgencyRun(scenario(cell_km=5, urban_defence=2.0), 3,
+                            theatre=toy_theatre(5.0))  # control blocks of 2 x 2 cells
+    share = np.bincount(r.block, weights=(r.terrain == rules.URBAN) & r.inside,
+                        minlength=r.n_blocks) / np.bincount(r.block, minlength=r.n_blocks)
+    assert r.fort == pytest.approx(1.0 + 2.0 * share)
+    assert sorted(set(np.round(r.fort, 6))) == [1.0, 2.0]  # rural, and half-urban blocks
 
 
 def test_sleepers_rise_where_the_group_could_take_their_block():
@@ -234,7 +257,7 @@ def test_sleepers_rise_where_the_group_could_take_their_block():
         terr, sleeper = np.zeros(4, np.int32), np.bincount(cell[role == rules.SLEEPER],
                                                            minlength=4).astype(np.int32)
         n = rules.uprising(cell, r, terr, sleeper, counts, need, power, 5.0, inside, block, 3,
-                           np.zeros(4, np.bool_), 2.0, gov, np.array(ok), rate, key)
+                           np.zeros(4, np.bool_), 2.0, np.ones(3), gov, np.array(ok), rate, key)
         assert terr.sum() == n and np.array_equal(  # the counts follow the roles
             sleeper, np.bincount(cell[r == rules.SLEEPER], minlength=4))
         return n, r

@@ -133,6 +133,12 @@ class InsurgencyRun:
         self.pop_block = self._over_blocks(self.pop_cell)  # residents of each cell's block
         inside_b = np.maximum(self._over_blocks(self.inside.astype(np.float64)), 1.0)
         self.block_density = self.pop_block / (inside_b * self.area)
+        # urban ground multiplies a held block's defence by 1 + u (its urban share of cells)
+        urban = ((self.terrain == rules.URBAN) & self.inside).astype(np.float64)
+        share = np.bincount(self.block, weights=urban, minlength=self.n_blocks) / np.maximum(
+            np.bincount(self.block, weights=self.inside.astype(np.float64),
+                        minlength=self.n_blocks), 1.0)
+        self.fort = 1.0 + cfg.urban_defence * share
         self.pop_gov = np.zeros((len(GROUPS), self.n_gov))
         for g in range(len(GROUPS)):
             self.pop_gov[g] = np.bincount(self.gov, weights=self.pop[g], minlength=self.n_gov)
@@ -413,10 +419,10 @@ class InsurgencyRun:
             tally["risen"] = rules.uprising(self.icell, self.role, self.terr, self.sleeper,
                                             per_cell, self.need, defence, c.fighter_strength,
                                             self.inside, self.block, self.n_blocks, self.held,
-                                            c.assault_ratio, self.gov, return_ok, c.uprising,
-                                            key)
+                                            c.assault_ratio, self.fort, self.gov, return_ok,
+                                            c.uprising, key)
         rules.control(self.terr, self.need, defence, c.fighter_strength, self.inside,
-                      self.block, self.n_blocks, self.held, c.assault_ratio)
+                      self.block, self.n_blocks, self.held, c.assault_ratio, self.fort)
         # treasury: taxes, oil, extortion, minus upkeep (attacks are paid in step 7)
         members = int(self.terr.sum() + self.desert.sum() + self.sleeper.sum())
         tax = c.tax_rate * float(present_people[self.held].sum())

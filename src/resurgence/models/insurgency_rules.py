@@ -364,16 +364,18 @@ def posture_and_move(icell, role, gov, terrain, posture, populated, d_desert, d_
 
 @njit(cache=True)
 def can_take(fighters, need, power, fighter_strength, inside, block, n_blocks, held,
-             assault) -> np.ndarray:
+             assault, fort) -> np.ndarray:
     """Per block (``block``: its id per cell; one cell at 10 km): could ``fighters`` take it,
     or keep it if ``held``? Take: ``sum F > 0``, ``sum F >= sum need`` and
     ``q sum F > sum E`` over the block's inside cells. Keep: the same with ``F`` worth
     ``a`` = ``assault`` times as much (the attacker's ratio: the group keeps a block until the
-    forces wear its garrison down to ``1/a`` of what taking it needed). O(cells)."""
+    forces wear its garrison down to ``1/a`` of what taking it needed), and its strength
+    against ``E`` also ``fort[b]`` times (urban ground). O(cells)."""
     f = np.zeros(n_blocks)
     nd = np.zeros(n_blocks)
     e = np.zeros(n_blocks)
     mult = np.ones(n_blocks)
+    walls = np.ones(n_blocks)
     for c in range(fighters.shape[0]):
         if inside[c]:
             b = block[c]
@@ -382,34 +384,36 @@ def can_take(fighters, need, power, fighter_strength, inside, block, n_blocks, h
             e[b] += power[c]
             if held[c]:
                 mult[b] = assault
+                walls[b] = fort[b]
     out = np.zeros(n_blocks, np.bool_)
     for b in range(n_blocks):
         x = mult[b] * f[b]
-        out[b] = f[b] > 0 and x >= nd[b] and fighter_strength * x > e[b]
+        out[b] = f[b] > 0 and x >= nd[b] and fighter_strength * x * walls[b] > e[b]
     return out
 
 
 @njit(cache=True)
 def control(terr, need, power, fighter_strength, inside, block, n_blocks, held,
-            assault) -> None:
+            assault, fort) -> None:
     """A block is held by the group when its territorial fighters could take it, or keep it
     if held (:func:`can_take`); every cell of a held block inside the theatre is held.
     O(cells)."""
-    ok = can_take(terr, need, power, fighter_strength, inside, block, n_blocks, held, assault)
+    ok = can_take(terr, need, power, fighter_strength, inside, block, n_blocks, held, assault,
+                  fort)
     for c in range(terr.shape[0]):
         held[c] = inside[c] and ok[block[c]]
 
 
 @njit(cache=True)
 def uprising(icell, role, terr, sleeper, members, need, power, fighter_strength, inside, block,
-             n_blocks, held, assault, gov, return_ok, rate, key) -> int:
+             n_blocks, held, assault, fort, gov, return_ok, rate, key) -> int:
     """Sleepers rise where the group could take their block: where its members there
     (``members``: territorial, desert and sleepers) would take it, or keep it if ``held``, by
     the control rule (:func:`can_take`) and ``return_ok[gov]`` (treasury, Sunni sympathy),
     each sleeper becomes a territorial fighter w.p. ``rate`` (the per-cell counts ``terr``
     and ``sleeper`` follow). Returns the risen. O(rows + cells)."""
     ok = can_take(members, need, power, fighter_strength, inside, block, n_blocks, held,
-                  assault)
+                  assault, fort)
     risen = 0
     for i in range(icell.shape[0]):
         if role[i] != SLEEPER:

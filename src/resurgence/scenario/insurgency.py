@@ -187,6 +187,9 @@ class InsurgencyConfig(BaseModel):
                                  "block until the forces wear its fighters down to 1/a of what "
                                  "taking it needed (garrison and strength; the attacker's 3:1 "
                                  "rule); 1: keeping and taking ground are alike")
+    urban_defence: float = Field(0.0, ge=0, le=100, description="u: a held block's fighters "
+                                 "count 1 + u times as strong against the forces on its urban "
+                                 "share (the defender's advantage in cities); 0: none")
     morale_floor: float = Field(1.0, ge=0, le=1, description="m: share of their strength "
                                 "security forces keep where no resident backs the government "
                                 "(they hold ground with E (m + (1 - m) L_local)); 1: legitimacy "
