@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from numba import njit
 
-from resurgence import Scenario, simulate
+from resurgence import Scenario, simulate, simulate_governorates
 from resurgence.errors import ScenarioError
 from resurgence.models import insurgency as model
 from resurgence.models import insurgency_rules as rules
@@ -447,11 +447,14 @@ def test_simulate_dispatches_and_has_dates_and_governorate_frame():
                 "attacks", "casualties_civilian", "casualties_security", "treasury",
                 "foreign_inflow", "displaced", "legitimacy_sunni_arab"):
         assert col in df
-    r = model.InsurgencyRun(s, 1)
-    r.step()
+    r = model.run_once(s, 1)
     g = r.governorate_frame()
     assert set(g["governorate"]) >= {"Anbar", "Nineveh", "Salah ad Din", "Baghdad"}
     assert r.cell_states().shape == r.shape
+    # the API's series per governorate: the same run's, bit for bit
+    assert r.frame().equals(df) and simulate_governorates(s, seed=1).equals(g)
+    with pytest.raises(ScenarioError, match="only the insurgency model has governorates"):
+        simulate_governorates(Scenario.load(bundled()["epstein-run-2"]), seed=1)
     out = model.summarise(df)
     assert {"resurgence", "years_to_regain", "casualties_cumulative", "territory_end_km2",
             "members_end"} <= set(out)

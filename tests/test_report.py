@@ -15,6 +15,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -209,16 +210,44 @@ def insurgency_results(tmp_path_factory) -> Path:
         (root / f"{name}.toml").write_text(INSURGENCY.format(inclusion=inclusion))
         done = resurgence("run", f"{name}.toml", "--seeds", "2", "--out", name, cwd=root)
         assert done.returncode == 0, done.stderr
-        assert "maps-seed-*.npz" in done.stdout
+        assert "governorates-seed-*.parquet, maps-seed-*.npz" in done.stdout
     return root
+
+
+def test_insurgency_run_writes_series_per_governorate_that_add_up(insurgency_results: Path):
+    """`resurgence run` writes governorates-seed-N.parquet beside seed-N.parquet: one row per
+    tick and governorate of the theatre, from the same run. Summed over the governorates,
+    territory, fighters, sleepers, attacks, civilian casualties and sympathisers are the
+    national series, tick by tick; the ground is held in Sunni Arab governorates, not in the
+    south; legitimacy is there for each group."""
+    folder = insurgency_results / "excluded"
+    nation = pd.read_parquet(folder / "seed-2.parquet")
+    gov = pd.read_parquet(folder / "governorates-seed-2.parquet")
+    names = set(gov["governorate"])
+    assert {"Anbar", "Nineveh", "Salah ad Din", "Baghdad", "Basra"} <= names
+    assert len(gov) == len(nation) * len(names)
+    assert (gov.groupby("tick")["date"].first() == nation.set_index("tick")["date"]).all()
+    sums = gov.groupby("tick").sum(numeric_only=True)
+    national = {"territory_km2": nation["territory_km2"],
+                "fighters": nation["fighters_territorial"] + nation["fighters_desert"],
+                "sleepers": nation["sleepers"], "attacks": nation["attacks"],
+                "casualties_civilian": nation["casualties_civilian"],
+                "sympathisers": nation["sympathisers"]}
+    for col, series in national.items():
+        assert series.sum() > 0, col
+        np.testing.assert_allclose(sums[col].to_numpy(), series.to_numpy(), err_msg=col)
+    held = gov.groupby("governorate")["territory_km2"].max()
+    assert held["Anbar"] > 0 and held["Basra"] == 0
+    for group in ("sunni_arab", "shia_arab", "kurd", "other"):
+        assert gov[f"legitimacy_{group}"].between(0, 1).all(), group
 
 
 def test_insurgency_report_has_dated_curves_theatre_maps_and_provenance(
         insurgency_results: Path):
     root = insurgency_results
     assert sorted(p.name for p in (root / "excluded").iterdir()) == [
-        "maps-seed-2.npz", "maps-seed-3.npz", "plot.png", "run.json", "seed-2.parquet",
-        "seed-3.parquet"]
+        "governorates-seed-2.parquet", "governorates-seed-3.parquet", "maps-seed-2.npz",
+        "maps-seed-3.npz", "plot.png", "run.json", "seed-2.parquet", "seed-3.parquet"]
     done = resurgence("report", "excluded", "included", "--out", "ins.html",
                       "--map-dates", "2013-06-15", "--after", "2013-07-01", cwd=root)
     assert done.returncode == 0, done.stderr

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from resurgence import analysis
+from resurgence.errors import Problem, ScenarioError
 from resurgence.models import epstein, insurgency
 from resurgence.scenario import Scenario
 
@@ -27,6 +28,23 @@ def simulate(
     scenario's); one row per tick, tick 0 being the initial state. Insurgency runs also have a
     ``date`` column (see :func:`resurgence.models.insurgency.simulate`)."""
     return _MODELS[scenario.model](scenario, seed=seed, ticks=ticks, on_tick=on_tick)
+
+
+def simulate_governorates(
+    scenario: Scenario,
+    seed: int | None = None,
+    ticks: int | None = None,
+    on_tick: Callable[[int], None] | None = None,
+) -> pd.DataFrame:
+    """Run an insurgency scenario once; one row per tick and governorate (tidy, long:
+    territory, fighters, sleepers, attacks, civilian casualties, sympathisers, legitimacy per
+    group; see :meth:`resurgence.models.insurgency.InsurgencyRun.governorate_frame`).
+    Epstein's model has no governorates: its scenarios raise
+    :class:`~resurgence.errors.ScenarioError`."""
+    if scenario.model != "insurgency":
+        raise ScenarioError(scenario.source or "scenario", [Problem(
+            "model", scenario.model, "only the insurgency model has governorates")])
+    return insurgency.run_once(scenario, seed, ticks, on_tick).governorate_frame()
 
 
 def summarise(scenario: Scenario, df: pd.DataFrame, after: str | None = None) -> dict[str, Any]:

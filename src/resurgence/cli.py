@@ -21,6 +21,9 @@ from resurgence.scenario import Scenario
 from resurgence.scenario.catalog import DEFAULT, bundled, resolve
 from resurgence.store import atomic_write_bytes, write_frame
 
+#: the per-governorate series of one insurgency seed, in a result folder (.parquet, .csv)
+GOVERNORATES_FILE = "governorates-seed-{seed}"
+
 app = typer.Typer(
     help=(
         "Simulate how an insurgent group survives territorial defeat.\n\n"
@@ -100,10 +103,14 @@ def run(
     """Run a scenario over several seeds; write one Parquet file of per-tick observables per
     seed, a plot (plot.png) and print a summary.
 
-    Each row of seed-<N>.parquet is one tick (tick 0 = the initial state) with the number of
-    quiet, active and jailed citizens and of cops; Model II adds the same per group (blue,
-    green) and the killings, births and deaths of the tick. The same seed gives the same
-    result, bit for bit.
+    Each row of seed-<N>.parquet is one tick (tick 0 = the initial state). Epstein's model:
+    the number of quiet, active and jailed citizens and of cops; Model II adds the same per
+    group (blue, green) and the killings, births and deaths of the tick. The insurgency model:
+    its date, territory, fighters by role, members, sympathisers, attacks, casualties,
+    legitimacy per group, treasury and the levers in force; governorates-seed-<N>.parquet
+    holds one row per tick and governorate (territory, fighters, sleepers, attacks, civilian
+    casualties, sympathisers, legitimacy per group), and maps-seed-<N>.npz its maps at a few
+    dates. The same seed gives the same result, bit for bit.
     """
     loaded = resolve(scenario)
     if ticks is not None:
@@ -122,18 +129,23 @@ def run(
                   ) as progress:
         task = progress.add_task(f"{stem}", total=len(seed_list) * loaded.ticks)
         for s in seed_list:
-            if loaded.model == "insurgency":  # and its maps at a few dates, for reports
-                from resurgence.viz.snapshots import MAPS_FILE, simulate_with_maps
+            frames = {}
+            if loaded.model == "insurgency":  # per governorate, and maps for reports
+                from resurgence.viz.snapshots import MAPS_FILE, run_with_maps
 
-                df, snaps = simulate_with_maps(loaded, seed=s,
-                                               on_tick=lambda _t: progress.advance(task))
+                done, snaps = run_with_maps(loaded, seed=s,
+                                            on_tick=lambda _t: progress.advance(task))
+                df = done.frame()
+                frames[GOVERNORATES_FILE.format(seed=s)] = done.governorate_frame()
                 snaps.save(folder / MAPS_FILE.format(seed=s))
             else:
                 df = simulate(loaded, seed=s, on_tick=lambda _t: progress.advance(task))
+            frames[f"seed-{s}"] = df
             runs.append(df)
-            write_frame(df, folder / f"seed-{s}.parquet")
-            if csv:
-                write_frame(df, folder / f"seed-{s}.csv")
+            for name, frame in frames.items():
+                write_frame(frame, folder / f"{name}.parquet")
+                if csv:
+                    write_frame(frame, folder / f"{name}.csv")
 
     from resurgence.viz.plots import plot_runs
     from resurgence.viz.views import has_view, view_for
@@ -147,7 +159,8 @@ def run(
     atomic_write_bytes(folder / "plot.png", buf.getvalue())
     _write_manifest(folder, loaded, seed_list)
     _print_summary(loaded.name or stem, [summarise(loaded, df) for df in runs])
-    maps = ", maps-seed-*.npz" if loaded.model == "insurgency" else ""
+    maps = (", governorates-seed-*.parquet, maps-seed-*.npz" if loaded.model == "insurgency"
+            else "")
     out_console.print(f"results: {folder}/ (seed-*.parquet{maps}, plot.png, run.json)")
 
 

@@ -24,6 +24,10 @@ from resurgence.scenario.insurgency import GROUPS, InsurgencyConfig, Levers
 #: codes of :meth:`InsurgencyRun.cell_states` (what a map shows in a cell)
 OUTSIDE_CELL, GOVERNMENT_CELL, CONTESTED_CELL, HELD_CELL, DESERT_BASE_CELL, SLEEPER_CELL = range(6)
 
+#: columns of :meth:`InsurgencyRun.governorate_frame` after its keys
+GOV_COLUMNS = ("territory_km2", "fighters", "sleepers", "attacks", "casualties_civilian",
+               "sympathisers", *(f"legitimacy_{g}" for g in GROUPS))
+
 _STREAMS = {"citizens": 1, "posture": 2, "combat": 3, "air": 4, "attacks": 5, "foreign": 6,
             "desertion": 7, "collateral": 8, "absorb": 10, "rise": 11}
 
@@ -610,16 +614,13 @@ class InsurgencyRun:
         for k, v in self.levers.model_dump().items():
             row[f"lever_{k}"] = v
         self._rows.append(row)
-        gov = np.zeros((self.n_gov, 6))
-        gov[:, 0] = np.bincount(self.gov, weights=self.held * self.area, minlength=self.n_gov)
-        gov[:, 1] = np.bincount(self.gov, weights=(self.terr + self.desert).astype(float),
-                                minlength=self.n_gov)
-        gov[:, 2] = np.bincount(self.gov, weights=self.sleeper.astype(float),
-                                minlength=self.n_gov)
-        gov[:, 3] = np.bincount(self.gov, weights=self.attacks_cell, minlength=self.n_gov)
-        gov[:, 4] = np.bincount(self.gov, weights=self.casualties_cell + self.collateral_cell,
-                                minlength=self.n_gov)
-        gov[:, 5] = self.legit[0]
+        per_cell = (self.held * self.area, self.terr + self.desert, self.sleeper,
+                    self.attacks_cell, self.casualties_cell + self.collateral_cell,
+                    self.sym * ppa)
+        gov = np.empty((self.n_gov, len(GOV_COLUMNS)))
+        for k, x in enumerate(per_cell):
+            gov[:, k] = np.bincount(self.gov, weights=x.astype(np.float64), minlength=self.n_gov)
+        gov[:, len(per_cell):] = self.legit.T
         self._gov_rows.append(gov)
 
     def frame(self) -> pd.DataFrame:
@@ -632,13 +633,15 @@ class InsurgencyRun:
         return df
 
     def governorate_frame(self) -> pd.DataFrame:
-        """Per tick and governorate: territory_km2, fighters (territorial + desert), sleepers,
-        attacks, civilian casualties and Sunni Arab legitimacy (tidy, long)."""
-        data = np.stack(self._gov_rows)  # (ticks, gov, 6)
-        t, g, _ = data.shape
-        df = pd.DataFrame(data.reshape(t * g, 6), columns=[
-            "territory_km2", "fighters", "sleepers", "attacks", "casualties_civilian",
-            "legitimacy_sunni_arab"])
+        """Per tick and governorate (tidy, long: ``seed``, ``tick``, ``date``, ``governorate``):
+        ``territory_km2`` held, ``fighters`` (territorial + desert), ``sleepers``, ``attacks``
+        and ``casualties_civilian`` (of the week), ``sympathisers`` (people), and the
+        legitimacy of the government to each group there (``legitimacy_<group>``). Summed
+        over governorates, the first six are the national series of :meth:`frame` (cells
+        outside every governorate count in the first)."""
+        data = np.stack(self._gov_rows)  # (ticks, gov, columns)
+        t, g, n = data.shape
+        df = pd.DataFrame(data.reshape(t * g, n), columns=list(GOV_COLUMNS))
         df.insert(0, "governorate", np.tile(np.array(self.gov_names, dtype=object), t))
         ticks = np.repeat(np.arange(t), g)
         df.insert(0, "tick", ticks)
@@ -670,6 +673,32 @@ class InsurgencyRun:
         }
 
 
+def run_once(
+    scenario: Scenario,
+    seed: int | None = None,
+    ticks: int | None = None,
+    on_tick: Callable[[int], None] | None = None,
+    theatre: Any = None,
+    on_step: Callable[[InsurgencyRun], None] | None = None,
+) -> InsurgencyRun:
+    """Run the scenario once and return the finished run: its national series
+    (:meth:`InsurgencyRun.frame`) and its series per governorate
+    (:meth:`InsurgencyRun.governorate_frame`) come from the same weeks. ``on_step`` sees the
+    run after its setup and after every week; ``on_tick`` gets the week's number."""
+    if ticks is not None:
+        scenario = scenario.with_overrides(ticks=ticks)
+    run = InsurgencyRun(scenario, seed, theatre=theatre)
+    if on_step is not None:
+        on_step(run)
+    for t in range(1, scenario.ticks + 1):
+        run.step()
+        if on_step is not None:
+            on_step(run)
+        if on_tick is not None:
+            on_tick(t)
+    return run
+
+
 def simulate(
     scenario: Scenario,
     seed: int | None = None,
@@ -679,14 +708,7 @@ def simulate(
 ) -> pd.DataFrame:
     """Run the scenario once; one row per week (tick 0 = the start) of the observables of
     DESIGN §2.6 (see :meth:`InsurgencyRun.frame`)."""
-    if ticks is not None:
-        scenario = scenario.with_overrides(ticks=ticks)
-    run = InsurgencyRun(scenario, seed, theatre=theatre)
-    for t in range(1, scenario.ticks + 1):
-        run.step()
-        if on_tick is not None:
-            on_tick(t)
-    return run.frame()
+    return run_once(scenario, seed, ticks, on_tick, theatre).frame()
 
 
 def summarise(df: pd.DataFrame, lost: float = 0.6, regain: float = 0.25,

@@ -232,26 +232,36 @@ def _extent(run: Any) -> tuple[float, float, float, float]:
     return (0.0, w * c, -h * c, 0.0)
 
 
+def run_with_maps(scenario: Scenario, seed: int | None = None, ticks: int | None = None,
+                  on_tick: Callable[[int], None] | None = None, theatre: Any = None,
+                  wanted: Iterable[int] | None = None) -> tuple[Any, MapSnapshots]:
+    """Run an insurgency scenario once (:func:`resurgence.models.insurgency.run_once`: the
+    same run, bit for bit) and keep its map snapshots (``wanted`` ticks, default
+    :func:`snapshot_ticks`); returns the finished run and the snapshots."""
+    from resurgence.models.insurgency import run_once
+
+    if ticks is not None:
+        scenario = scenario.with_overrides(ticks=ticks)
+    plan = snapshot_ticks(scenario) if wanted is None else {int(t): "regular" for t in wanted}
+    recorders: list[MapRecorder] = []
+
+    def observe(run: Any) -> None:
+        if not recorders:
+            recorders.append(MapRecorder(run, plan))
+        recorders[0].observe()
+
+    run = run_once(scenario, seed, on_tick=on_tick, theatre=theatre, on_step=observe)
+    return run, recorders[0].result()
+
+
 def simulate_with_maps(scenario: Scenario, seed: int | None = None, ticks: int | None = None,
                        on_tick: Callable[[int], None] | None = None, theatre: Any = None,
                        wanted: Iterable[int] | None = None
                        ) -> tuple[pd.DataFrame, MapSnapshots]:
-    """Run an insurgency scenario once, as :func:`resurgence.simulate` does (same frame, bit
-    for bit), and keep its map snapshots (``wanted`` ticks, default :func:`snapshot_ticks`)."""
-    from resurgence.models.insurgency import InsurgencyRun
-
-    if ticks is not None:
-        scenario = scenario.with_overrides(ticks=ticks)
-    run = InsurgencyRun(scenario, seed, theatre=theatre)
-    plan = snapshot_ticks(scenario) if wanted is None else {int(t): "regular" for t in wanted}
-    recorder = MapRecorder(run, plan)
-    recorder.observe()
-    for t in range(1, scenario.ticks + 1):
-        run.step()
-        recorder.observe()
-        if on_tick is not None:
-            on_tick(t)
-    return run.frame(), recorder.result()
+    """:func:`run_with_maps`, with the run's national series (as :func:`resurgence.simulate`
+    gives it, bit for bit) in place of the run."""
+    run, snaps = run_with_maps(scenario, seed, ticks, on_tick, theatre, wanted)
+    return run.frame(), snaps
 
 
 def parse_dates(text: str | None, option: str = "--map-dates") -> list[dt.date]:
