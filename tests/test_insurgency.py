@@ -214,15 +214,18 @@ def test_urban_ground_multiplies_a_held_blocks_defence():
     """With ``urban_defence`` u, a held block's fighters count ``1 + u`` times its urban
     share as strong against the forces: of two held blocks with the same fighters and forces,
     the urban one is kept and the rural one lost; with u = 0 both are lost, and a block the
-    group does not hold gains nothing (the defender's advantage)."""
+    group does not hold gains nothing (the defender's advantage): against 30 personnel its
+    q F = 25 takes neither block, where 1.5 x 25 = 37.5 would take the urban one."""
     terr = np.array([5, 5], np.int32)  # a q F = 2 x 5 x 5 = 50 < 60 forces
-    need, power = np.array([5.0, 5.0]), np.array([60.0, 60.0])
+    need = np.array([5.0, 5.0])
     inside, block = np.ones(2, np.bool_), np.arange(2, dtype=np.int32)
-    for fort, held0, kept in (([1.5, 1.0], [True, True], [True, False]),
-                              ([1.0, 1.0], [True, True], [False, False]),
-                              ([1.5, 1.0], [False, False], [False, False])):
+    for fort, held0, forces, kept in (([1.5, 1.0], [True, True], 60.0, [True, False]),
+                                      ([1.0, 1.0], [True, True], 60.0, [False, False]),
+                                      ([1.5, 1.0], [False, False], 60.0, [False, False]),
+                                      ([1.5, 1.0], [False, False], 30.0, [False, False])):
         held = np.array(held0)
-        rules.control(terr, need, power, 5.0, inside, block, 2, held, 2.0, np.array(fort))
+        rules.control(terr, need, np.full(2, forces), 5.0, inside, block, 2, held, 2.0,
+                      np.array(fort))
         assert held.tolist() == kept
     # the model's factor per block: 1 + u x the block's share of urban cells
     r = model.InsurgencyRun(scenario(cell_km=5, urban_defence=2.0), 3,

@@ -135,14 +135,13 @@ class InsurgencyRun:
         self.pop[:, ~self.inside] = 0.0
         self.pop_cell = self.pop.sum(axis=0)
         self.pop_block = self._over_blocks(self.pop_cell)  # residents of each cell's block
-        inside_b = np.maximum(self._over_blocks(self.inside.astype(np.float64)), 1.0)
-        self.block_density = self.pop_block / (inside_b * self.area)
+        n_inside = np.maximum(np.bincount(self.block, weights=self.inside.astype(np.float64),
+                                          minlength=self.n_blocks), 1.0)  # per block
+        self.block_density = self.pop_block / (n_inside[self.block] * self.area)
         # urban ground multiplies a held block's defence by 1 + u (its urban share of cells)
-        urban = ((self.terrain == rules.URBAN) & self.inside).astype(np.float64)
-        share = np.bincount(self.block, weights=urban, minlength=self.n_blocks) / np.maximum(
-            np.bincount(self.block, weights=self.inside.astype(np.float64),
-                        minlength=self.n_blocks), 1.0)
-        self.fort = 1.0 + cfg.urban_defence * share
+        urban = np.bincount(self.block, weights=(self.terrain == rules.URBAN) & self.inside,
+                            minlength=self.n_blocks)
+        self.fort = 1.0 + cfg.urban_defence * urban / n_inside
         self.pop_gov = np.zeros((len(GROUPS), self.n_gov))
         for g in range(len(GROUPS)):
             self.pop_gov[g] = np.bincount(self.gov, weights=self.pop[g], minlength=self.n_gov)
