@@ -165,7 +165,8 @@ def test_sudden_legitimacy_drop_explodes_gradual_drop_to_a_lower_level_does_not(
 
     The contrast that makes it fail: the same seeds in NetLogo's one mixed order of citizens
     and cops (``activation = "mixed"``), where each cop can arrest a rebel as soon as it turns
-    active, explode in only 12.5 % and 10 % of runs (asserted <= 30 %): the explosion is a
+    active, explode in only 12.5 % and 10 % of runs (20 % on seeds 1-40 since the draws were
+    batched; asserted <= 30 %): the explosion is a
     cascade within one round of citizens' turns, which the cops' turns in between stop.
     """
     sudden, gradual = legitimacy_runs(40)
@@ -256,7 +257,7 @@ def test_cop_reduction_tips_society_into_rebellion():
 
 
 # --------------------------------------------------------------------------- Model II
-HORIZON = 400  # ticks of a Model II run: past every no-cop elimination (max ~140)
+HORIZON = 400  # ticks of a Model II run: past every no-cop elimination (max ~195)
 
 
 def test_run7_genocide_with_random_victor_run6_peaceful_coexistence():
@@ -264,7 +265,7 @@ def test_run7_genocide_with_random_victor_run6_peaceful_coexistence():
     over 30 runs, and "the victor is random"; at L = 0.9 the groups coexist.
 
     Ensemble: 20 seeds x 400 ticks of Run 7; 5 seeds x 300 ticks of Run 6.
-    Asserted: >= 90 % of Run 7 runs end in elimination (we measure 100 %, the latest at ~140
+    Asserted: >= 90 % of Run 7 runs end in elimination (we measure 100 %, the latest at ~140-195
     ticks; 90 % allows two slow runs); both colours win and a two-sided exact binomial test of
     a fair coin is not rejected at p < 0.01 (loose: 20 trials detect only a strong bias).
     Contrast: Run 6 has no elimination and no killing at all (at L = 0.9, G <= 0.1 = T, so

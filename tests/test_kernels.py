@@ -14,6 +14,7 @@ from resurgence.engine.kernels import (
     mark_add,
     marked_layer,
     marks_in_window,
+    next_u64,
     nth_in_spans,
     nth_in_window,
     prefetch,
@@ -286,16 +287,32 @@ def test_prefetch_changes_nothing():
 
 
 @njit
-def _free_cell_by_below(cell, offs, blocked, width, height, st):
-    """random_free_cell as first written: each draw through ``below`` on the state array."""
+def _free_cell_by_fields(cell, offs, blocked, width, height, st):
+    """random_free_cell written plainly, one candidate at a time: a window of at most 256 cells
+    reads its candidates from the bytes of each 64-bit output (the low k bits of each, k the
+    bits of n - 1, kept if below n and free), 4 outputs; a larger one draws ``below(n)`` 16
+    times. -2: all missed (the exact scan follows; not compared here)."""
     n = offs.shape[0]
     x0, y0 = cell % width, cell // width
+    if n <= 256:
+        k = 0
+        while (1 << k) < n:
+            k += 1
+        for _ in range(4):
+            r = next_u64(st)
+            for j in range(8):
+                i = int((r >> np.uint64(8 * j)) & np.uint64((1 << k) - 1))
+                if i < n:
+                    c = ((y0 + offs[i, 1]) % height) * width + (x0 + offs[i, 0]) % width
+                    if not (blocked[c >> 3] >> (c & 7)) & 1:
+                        return c
+        return -2
     for _ in range(16):
         i = below(st, n)
         c = ((y0 + offs[i, 1]) % height) * width + (x0 + offs[i, 0]) % width
         if not (blocked[c >> 3] >> (c & 7)) & 1:
             return c
-    return -2  # the exact scan follows; not compared here
+    return -2
 
 
 @njit
@@ -303,7 +320,7 @@ def _free_cell_pairs(offs, blocked, width, height, st_a, st_b, cells):
     out = np.empty((cells.shape[0], 2), np.int64)
     for k in range(cells.shape[0]):
         out[k, 0] = random_free_cell(cells[k], offs, blocked, width, height, st_a)
-        out[k, 1] = _free_cell_by_below(cells[k], offs, blocked, width, height, st_b)
+        out[k, 1] = _free_cell_by_fields(cells[k], offs, blocked, width, height, st_b)
         same = True
         for j in range(4):
             same = same and st_a[j] == st_b[j]
@@ -314,11 +331,16 @@ def _free_cell_pairs(offs, blocked, width, height, st_a, st_b, cells):
     return out
 
 
-@pytest.mark.parametrize("density", [0.3, 0.77, 0.9])
-def test_random_free_cell_draws_as_below_does(density):
-    # the draws on a state held in locals are below()'s draws: same cells, same state after
+@pytest.mark.parametrize("shape,radius,density",
+                         [("von_neumann", 7, 0.3), ("von_neumann", 7, 0.77),
+                          ("von_neumann", 7, 0.9), ("moore", 1, 0.77), ("disc", 7, 0.77),
+                          ("moore", 7.5, 0.77), ("moore", 8, 0.77)])
+def test_random_free_cell_draws_as_written_plainly(shape, radius, density):
+    # the batched, branch-free draws are the plain loop's draws: same cells, same state after,
+    # for windows of 8, 112, 148 and 224 cells (fields of 3, 7, 8 and 8 bits) and of 288 cells
+    # (one exact draw at a time)
     width, height = 37, 29
-    offs = offsets("von_neumann", 7, False)
+    offs = offsets(shape, radius, False)
     rng = np.random.default_rng(11)
     blocked = np.packbits(rng.random(width * height) < density, bitorder="little")
     st = prng_state(rng)

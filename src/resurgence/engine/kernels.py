@@ -330,6 +330,13 @@ def torus_table(width: int, height: int, reach: int) -> np.ndarray:
     return np.concatenate([xs, ys]).astype(np.int32)
 
 
+# A window of at most FIELD_WINDOW cells draws its candidates FIELDS at a time from one generator
+# output (random_free_cell_xy)
+FIELDS = 8
+FIELD_WINDOW = 256
+BATCHES = 4
+
+
 @njit(inline="always", cache=True)
 def random_free_cell(cell: int, offs: np.ndarray, blocked: np.ndarray, width: int, height: int,
                      st: np.ndarray) -> int:
@@ -337,7 +344,7 @@ def random_free_cell(cell: int, offs: np.ndarray, blocked: np.ndarray, width: in
     ``cell``, or -1 if none.
 
     Rejection sampling over the window (O(1) expected at the densities of these models), then
-    an exact scan if 16 draws all hit blocked cells: uniform over the free cells either way.
+    an exact scan if the draws all hit blocked cells: uniform over the free cells either way.
     The bitmap (1 bit per cell, 125 kB for 1000x1000) stays in cache, where a per-cell count
     would not.
     """
@@ -346,29 +353,83 @@ def random_free_cell(cell: int, offs: np.ndarray, blocked: np.ndarray, width: in
 
 
 @njit(inline="always", cache=True)
+def _window_cell(i: np.uint64, x0: int, y0: int, bx: int, by: int, offs: np.ndarray,
+                 torus: np.ndarray, table: bool, width: int, height: int) -> int:
+    """The cell of the window's ``i``-th offset around (x0, y0): from the wrap table (``bx``,
+    ``by``: the centre's entries in it) if there is one, else by wrapping."""
+    if table:
+        return torus[at(by + offs[i, 1])] + torus[at(bx + offs[i, 0])]
+    return wrap(x0 + offs[i, 0], y0 + offs[i, 1], width, height)
+
+
+@njit(inline="always", cache=True)
 def random_free_cell_xy(x0: int, y0: int, offs: np.ndarray, torus: np.ndarray,
                         blocked: np.ndarray, width: int, height: int, st: np.ndarray) -> int:
     """:func:`random_free_cell` around the cell (x0, y0): for a caller that has the cell's
     coordinates without a division (which would delay every draw's test by its latency). With
     a wrap table (``torus``, :func:`torus_table` for a reach of at least the offsets'; empty:
-    none), a draw reads its cell from it: the same cells, the same draws."""
+    none), a draw reads its cell from it: the same cells, the same draws.
+
+    A window of n <= ``FIELD_WINDOW`` cells draws in batches: each generator output is cut
+    into ``FIELDS`` bytes, and the low k bits of each (k = the bits of n - 1) are a candidate
+    index, kept if it is below n and its cell is free. All the batch's candidates are tested
+    without a branch, and the first kept one is the cell. Each candidate is uniform on
+    0..2^k-1 and independent of the others, so the first kept one is uniform over the window's
+    free cells, as with one exact draw at a time; but a draw at a time ends its loop on an
+    unpredictable branch (at 77 % occupancy after 4.4 draws on average), which cost more than
+    the batch's spare candidates (at 40 x 40 with vision 7, 15 % less time per agent-step;
+    docs/benchmarks.md). After ``BATCHES`` batches (32 candidates) the exact scan follows. A
+    larger window draws as :func:`draw_free_cell` does."""
     n = offs.shape[0]
     if n == 0:  # a vision under one cell: no window to move in (_below(0) would read offs[0])
         return -1
+    if n > FIELD_WINDOW:
+        return draw_free_cell(x0, y0, offs, torus, blocked, width, height, st)
     table = torus.shape[0] > 0
     reach = (torus.shape[0] - width - height) // 4
     bx = x0 + reach
     by = width + 2 * reach + y0 + reach
-    # below(st, n) on the state held in locals: numba cannot tell that ``st`` and ``blocked``
-    # do not overlap, so ``below`` would store the state back on every draw
-    bound = np.uint64(n)
+    low = np.uint64(n - 1)  # the low k bits: n - 1 with every bit below its top one set
+    low |= low >> np.uint64(1)
+    low |= low >> np.uint64(2)
+    low |= low >> np.uint64(4)
+    # the generator's state held in locals: numba cannot tell that ``st`` and ``blocked`` do
+    # not overlap, so it would store the state back on every draw
+    s0, s1, s2, s3 = st[0], st[1], st[2], st[3]
+    for _ in range(BATCHES):
+        r, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
+        found = False
+        cell = -1
+        for j in range(FIELDS):
+            i = (r >> np.uint64(8 * j)) & low
+            inside = i < np.uint64(n)
+            c = _window_cell(i if inside else np.uint64(0), x0, y0, bx, by, offs, torus, table,
+                             width, height)
+            free = inside & ((blocked[at(c >> 3)] >> (c & 7)) & 1 == 0)
+            cell = c if free & (not found) else cell
+            found |= free
+        if found:
+            st[0], st[1], st[2], st[3] = s0, s1, s2, s3
+            return cell
+    st[0], st[1], st[2], st[3] = s0, s1, s2, s3
+    return scan_free_cell(x0, y0, offs, blocked, width, height, st)
+
+
+@njit(cache=True)
+def draw_free_cell(x0: int, y0: int, offs: np.ndarray, torus: np.ndarray, blocked: np.ndarray,
+                   width: int, height: int, st: np.ndarray) -> int:
+    """:func:`random_free_cell_xy` in a window of more than ``FIELD_WINDOW`` cells: one exact
+    index at a time (Lemire's method), 16 times, then the exact scan. Not inlined: only a wide
+    vision comes here (von Neumann radius 11 or more, Moore 8 or more)."""
+    table = torus.shape[0] > 0
+    reach = (torus.shape[0] - width - height) // 4
+    bx = x0 + reach
+    by = width + 2 * reach + y0 + reach
+    bound = np.uint64(offs.shape[0])
     s0, s1, s2, s3 = st[0], st[1], st[2], st[3]
     for _ in range(16):
         i, s0, s1, s2, s3 = _below(bound, s0, s1, s2, s3)
-        if table:
-            c = torus[at(by + offs[i, 1])] + torus[at(bx + offs[i, 0])]
-        else:
-            c = wrap(x0 + offs[i, 0], y0 + offs[i, 1], width, height)
+        c = _window_cell(np.uint64(i), x0, y0, bx, by, offs, torus, table, width, height)
         if not is_set(blocked, c):
             st[0], st[1], st[2], st[3] = s0, s1, s2, s3
             return c
