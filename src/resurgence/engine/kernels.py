@@ -353,6 +353,15 @@ def random_free_cell(cell: int, offs: np.ndarray, blocked: np.ndarray, width: in
 
 
 @njit(inline="always", cache=True)
+def _table_origin(x0: int, y0: int, torus: np.ndarray, width: int,
+                  height: int) -> tuple[bool, int, int]:
+    """(whether there is a wrap table, the entries of x0 and of y0 in it) for
+    :func:`_window_cell`."""
+    reach = (torus.shape[0] - width - height) // 4
+    return torus.shape[0] > 0, x0 + reach, width + 2 * reach + y0 + reach
+
+
+@njit(inline="always", cache=True)
 def _window_cell(i: np.uint64, x0: int, y0: int, bx: int, by: int, offs: np.ndarray,
                  torus: np.ndarray, table: bool, width: int, height: int) -> int:
     """The cell of the window's ``i``-th offset around (x0, y0): from the wrap table (``bx``,
@@ -385,10 +394,7 @@ def random_free_cell_xy(x0: int, y0: int, offs: np.ndarray, torus: np.ndarray,
         return -1
     if n > FIELD_WINDOW:
         return draw_free_cell(x0, y0, offs, torus, blocked, width, height, st)
-    table = torus.shape[0] > 0
-    reach = (torus.shape[0] - width - height) // 4
-    bx = x0 + reach
-    by = width + 2 * reach + y0 + reach
+    table, bx, by = _table_origin(x0, y0, torus, width, height)
     low = np.uint64(n - 1)  # the low k bits: n - 1 with every bit below its top one set
     low |= low >> np.uint64(1)
     low |= low >> np.uint64(2)
@@ -421,10 +427,7 @@ def draw_free_cell(x0: int, y0: int, offs: np.ndarray, torus: np.ndarray, blocke
     """:func:`random_free_cell_xy` in a window of more than ``FIELD_WINDOW`` cells: one exact
     index at a time (Lemire's method), 16 times, then the exact scan. Not inlined: only a wide
     vision comes here (von Neumann radius 11 or more, Moore 8 or more)."""
-    table = torus.shape[0] > 0
-    reach = (torus.shape[0] - width - height) // 4
-    bx = x0 + reach
-    by = width + 2 * reach + y0 + reach
+    table, bx, by = _table_origin(x0, y0, torus, width, height)
     bound = np.uint64(offs.shape[0])
     s0, s1, s2, s3 = st[0], st[1], st[2], st[3]
     for _ in range(16):
