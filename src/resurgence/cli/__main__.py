@@ -1,0 +1,5 @@
+"""``python -m resurgence.cli``: the ``resurgence`` command."""
+
+from resurgence.cli import main
+
+main()

@@ -1,0 +1,50 @@
+"""``resurgence discover``: scenario discovery (PRIM) over a sweep's runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from resurgence.cli.app import app, frame_table, out_console, user_errors, write_csv, write_png
+
+
+@app.command()
+@user_errors
+def discover(
+    folder: Annotated[Path, typer.Argument(help="Results folder of a sweep.")],
+    outcome: Annotated[str, typer.Option("--outcome", help="An outcome the sweep kept.")],
+    condition: Annotated[str, typer.Option(
+        "--condition", help="When a run is of interest, e.g. '> 5'.")],
+    threshold: Annotated[float, typer.Option(
+        "--threshold", min=0.0, max=1.0, help="Density the box must reach.")] = 0.8,
+) -> None:
+    """Scenario discovery with PRIM (EMA Workbench): which ranges of the uncertainties (and
+    which levers) make the condition happen.
+
+      resurgence discover DIR --outcome outbursts --condition '> 5'
+
+    Writes DIR/discover-<outcome>.csv (the box) and .png (PRIM's coverage-density trade-off).
+    """
+    from resurgence.experiments.discovery import discover as run_prim
+
+    found = run_prim(folder, outcome, condition, threshold=threshold)
+    s = found.stats
+    out_console.print(
+        f"{outcome} {found.condition}: {found.of_interest} of {found.cases} runs. Box: "
+        f"coverage {s['coverage']:.2f}, density {s['density']:.2f}, mass {s['mass']:.2f}, "
+        f"{int(s['res_dim'])} restricted inputs", highlight=False)
+    if found.limits.empty:
+        out_console.print("PRIM found no box denser than the whole space: no range of the "
+                          "inputs makes the condition markedly more likely (more runs may "
+                          "help)", highlight=False)
+    else:
+        out_console.print(frame_table(found.limits, title="inputs restricted by the box "
+                                                     "(qp: quasi p-value)"))
+    write_csv(found.limits, folder / f"discover-{outcome}.csv")
+    if found.figure is not None:
+        write_png(found.figure, folder / f"discover-{outcome}.png")
+    out_console.print(f"written: {folder}/discover-{outcome}.csv, .png", highlight=False)
+
+

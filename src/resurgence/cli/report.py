@@ -1,0 +1,75 @@
+"""``resurgence report``: one self-contained HTML report of result folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from resurgence.cli.app import app, out_console, user_errors
+from resurgence.errors import Problem, UserInputError
+
+
+@app.command()
+@user_errors
+def report(
+    results: Annotated[
+        list[Path],
+        typer.Argument(help="Result folders written by `resurgence run` (one or more).",
+                       show_default=False),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path(
+        "report.html"),
+    title: Annotated[str | None, typer.Option("--title", help="Report title.")] = None,
+    question: Annotated[
+        str | None,
+        typer.Option("--question", help="The question the report answers (default: worded "
+                     "from the folders' names)."),
+    ] = None,
+    maps: Annotated[
+        bool,
+        typer.Option("--maps/--no-maps", help="Draw maps of each folder's first seed: Epstein "
+                     "grids replayed at chosen ticks; insurgency theatres from the map "
+                     "snapshots `resurgence run` saves."),
+    ] = True,
+    map_dates: Annotated[
+        str | None,
+        typer.Option("--map-dates", help="Insurgency: more dates to map, YYYY-MM-DD separated "
+                     "by commas (each shown at the nearest snapshot; default: the start, the "
+                     "peak of territory, the last policy change and the end)."),
+    ] = None,
+    after: Annotated[
+        str | None,
+        typer.Option("--after", help="Insurgency: count resurgence only after this date "
+                     "(YYYY-MM-DD), e.g. the date policies branch."),
+    ] = None,
+) -> None:
+    """Write one self-contained HTML report comparing result folders: the question, the
+    settings, an outcome table (mean and 90% interval over seeds), the curves, maps, and
+    provenance (version, scenario digests, seeds). Figures are embedded; the file opens
+    offline and can be mailed as it is.
+
+      resurgence run epstein-run-2 --seeds 10
+
+      resurgence run epstein-run-4 --seeds 10
+
+      resurgence report results/epstein-run-2 results/epstein-run-4 --out runs-2-4.html
+
+      resurgence report results/post-mosul-military-only results/post-mosul-inclusion
+      --after 2017-07-10 --map-dates 2014-06-10 --out post-mosul.html
+    """
+    from resurgence.viz.report import write_report
+    from resurgence.viz.snapshots import parse_dates
+
+    if out.is_dir():
+        raise UserInputError("--out", [Problem("--out", str(out), "must be a file, not a "
+                                               "folder")])
+    dates = parse_dates(map_dates)
+    if after is not None:
+        parse_dates(after, "--after")
+    write_report(results, out, title=title, question=question, maps=maps, map_dates=dates,
+                 after=after)
+    out_console.print(f"report: {out}")
+
+

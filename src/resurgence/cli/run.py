@@ -1,0 +1,155 @@
+"""``resurgence run``: a scenario over several seeds, into a result folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from resurgence import __version__
+from resurgence.api import simulate, summarise
+from resurgence.cli.app import app, console, fmt, out_console, user_errors
+from resurgence.errors import Problem, UserInputError
+from resurgence.scenario import Scenario
+from resurgence.scenario.catalog import DEFAULT, resolve
+from resurgence.store import atomic_write_bytes, write_frame
+
+#: the per-governorate series of one insurgency seed, in a result folder (.parquet, .csv)
+GOVERNORATES_FILE = "governorates-seed-{seed}"
+
+
+@app.command()
+@user_errors
+def run(
+    scenario: Annotated[
+        str,
+        typer.Argument(help="Scenario file (.toml) or the name of a bundled scenario."),
+    ] = DEFAULT,
+    seeds: Annotated[
+        int, typer.Option("--seeds", min=1, max=100_000, help="Number of seeds (replications).")
+    ] = 4,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", min=0, help="First seed; seeds are SEED, SEED+1, ... "
+                     "(default: the scenario's)."),
+    ] = None,
+    ticks: Annotated[
+        int | None,
+        typer.Option("--ticks", min=1, max=10_000_000, help="Ticks to run (default: the "
+                     "scenario's)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Output folder (default: results/<scenario name>)."),
+    ] = None,
+    csv: Annotated[bool, typer.Option("--csv", help="Also write CSV next to Parquet.")] = False,
+) -> None:
+    """Run a scenario over several seeds; write one Parquet file of per-tick observables per
+    seed, a plot (plot.png) and print a summary.
+
+    Each row of seed-<N>.parquet is one tick (tick 0 = the initial state). Epstein's model:
+    the number of quiet, active and jailed citizens and of cops; Model II adds the same per
+    group (blue, green) and the killings, births and deaths of the tick. The insurgency model:
+    its date, territory, fighters by role, members, sympathisers, attacks, casualties,
+    legitimacy per group, treasury and the levers in force; governorates-seed-<N>.parquet
+    holds one row per tick and governorate (territory, fighters, sleepers, attacks, civilian
+    casualties, sympathisers, legitimacy per group), and maps-seed-<N>.npz its maps at a few
+    dates. The same seed gives the same result, bit for bit.
+    """
+    loaded = resolve(scenario)
+    if ticks is not None:
+        loaded = loaded.with_overrides(ticks=ticks)
+    stem = Path(scenario).stem
+    folder = out if out is not None else Path("results") / stem
+    if folder.exists() and not folder.is_dir():
+        raise UserInputError("--out", [Problem("--out", str(folder), "must be a folder, "
+                                               "not an existing file")])
+    first = loaded.seed if seed is None else seed
+    seed_list = list(range(first, first + seeds))
+
+    runs = []
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=console, transient=not console.is_terminal
+                  ) as progress:
+        task = progress.add_task(f"{stem}", total=len(seed_list) * loaded.ticks)
+        for s in seed_list:
+            frames = {}
+            if loaded.model == "insurgency":  # per governorate, and maps for reports
+                from resurgence.viz.snapshots import MAPS_FILE, run_with_maps
+
+                done, snaps = run_with_maps(loaded, seed=s,
+                                            on_tick=lambda _t: progress.advance(task))
+                df = done.frame()
+                frames[GOVERNORATES_FILE.format(seed=s)] = done.governorate_frame()
+                snaps.save(folder / MAPS_FILE.format(seed=s))
+            else:
+                df = simulate(loaded, seed=s, on_tick=lambda _t: progress.advance(task))
+            frames[f"seed-{s}"] = df
+            runs.append(df)
+            for name, frame in frames.items():
+                write_frame(frame, folder / f"{name}.parquet")
+                if csv:
+                    write_frame(frame, folder / f"{name}.csv")
+
+    from resurgence.viz.plots import plot_runs
+    from resurgence.viz.views import has_view, view_for
+
+    fig = plot_runs(runs, loaded.name or stem,
+                    view=view_for(loaded) if has_view(loaded) else None)
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=120)
+    atomic_write_bytes(folder / "plot.png", buf.getvalue())
+    _write_manifest(folder, loaded, seed_list)
+    _print_summary(loaded.name or stem, [summarise(loaded, df) for df in runs])
+    maps = (", governorates-seed-*.parquet, maps-seed-*.npz" if loaded.model == "insurgency"
+            else "")
+    out_console.print(f"results: {folder}/ (seed-*.parquet{maps}, plot.png, run.json)")
+
+
+def _write_manifest(folder: Path, scenario: Scenario, seeds: list[int]) -> None:
+    """run.json: what produced the folder (read by `resurgence report` for provenance)."""
+    import json
+
+    manifest = {
+        "resurgence": __version__,
+        "scenario": {"name": scenario.name, "file": scenario.source,
+                     "digest": scenario.digest(), "content": scenario.model_dump(mode="json")},
+        "seeds": seeds,
+        "ticks": scenario.ticks,
+    }
+    atomic_write_bytes(folder / "run.json", json.dumps(manifest, indent=2).encode())
+
+
+#: a run's summary has a row per seed below this many outcomes; from it on (the insurgency's
+#: eight), a row per outcome and a column per seed for the first SUMMARY_SEEDS seeds, so that it
+#: stays readable in 80 columns
+SUMMARY_COLUMNS, SUMMARY_SEEDS = 8, 4
+
+
+def _print_summary(title: str, rows: list[dict]) -> None:
+    keys = [k for k in rows[0] if k != "seed"]
+    if len(keys) < SUMMARY_COLUMNS:
+        table = Table(title=title)
+        for key in rows[0]:
+            table.add_column(key.replace("_", " "), justify="right")
+        for row in rows:
+            table.add_row(*(fmt(v) for v in row.values()))
+        out_console.print(table)
+        return
+    shown = rows[:SUMMARY_SEEDS]
+    caption = (f"the first {len(shown)} of {len(rows)} seeds; `resurgence compare` gives the "
+               "mean over all" if len(rows) > len(shown) else None)
+    table = Table(title=title, caption=caption)
+    table.add_column("outcome")
+    for row in shown:
+        table.add_column(f"seed {row.get('seed', '?')}", justify="right")
+    for key in keys:
+        table.add_row(key.replace("_", " "), *(fmt(row[key]) for row in shown))
+    out_console.print(table)
+
+
