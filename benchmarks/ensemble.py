@@ -32,7 +32,7 @@ import psutil
 from _machine import cpu_model
 from resurgence import __version__, simulate
 from resurgence.experiments import Experiment, make_plan, sweep
-from resurgence.experiments.worker import single_threaded
+from resurgence.experiments.worker import prepare_worker
 from resurgence.scenario import Scenario
 
 SCENARIO = """
@@ -82,7 +82,7 @@ def bare(exp: Experiment) -> float:
     plan = make_plan(exp)
     scenarios = [(Scenario.from_dict(plan.scenarios[r.run_id]), int(r.seed))
                  for r in plan.design.itertuples()]
-    single_threaded()  # as in the workers
+    prepare_worker()  # as in the workers
     simulate(scenarios[0][0], seed=0, ticks=2)  # compile / load the kernels first
     clock = time.perf_counter()
     for scenario, seed in scenarios:
@@ -202,4 +202,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from resurgence.startup import prepare
+
+    prepare()  # numba's cache in step with the kernels' sources, before any kernel runs
     main()

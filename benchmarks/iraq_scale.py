@@ -76,4 +76,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from resurgence.startup import prepare
+
+    prepare()  # numba's cache in step with the kernels' sources, before any kernel runs
     main()

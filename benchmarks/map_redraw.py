@@ -24,7 +24,7 @@ from resurgence.models.epstein import EpsteinRun
 from resurgence.scenario.catalog import resolve
 from resurgence.viz.livechart import svg_chart
 from resurgence.viz.maps import png_bytes, to_rgb
-from resurgence.viz.views import view_for
+from resurgence.viz.registry import view_for
 
 TARGET_FPS = 10.0
 
@@ -107,4 +107,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from resurgence.startup import prepare
+
+    prepare()  # numba's cache in step with the kernels' sources, before any kernel runs
     main()

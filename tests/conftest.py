@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from resurgence import Scenario, simulate
+from resurgence import Scenario, refresh_kernel_cache, simulate
 from resurgence.scenario.catalog import bundled
 
 WARM = ("epstein-run-2", "epstein-peacekeepers", "mesa-example", "iraq-2003-2020")
@@ -17,5 +17,6 @@ WARM = ("epstein-run-2", "epstein-peacekeepers", "mesa-example", "iraq-2003-2020
 
 @pytest.fixture(scope="session", autouse=True)
 def compiled_kernels() -> None:
+    refresh_kernel_cache()  # as the entry points do: importing resurgence leaves the cache be
     for name in WARM:
         simulate(Scenario.load(bundled()[name]).with_overrides(ticks=2), seed=1)

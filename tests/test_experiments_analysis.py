@@ -138,7 +138,7 @@ def test_prim_finds_that_low_legitimacy_makes_rebellion_widespread(epstein_sweep
     """Runs with a mean active share above 5%: PRIM's box restricts legitimacy from above
     (found: <= 0.83 of 0.6-0.95) and leaves vision free. (Above 10% is no good question on
     this grid: the share saturates near 0.1 for every legitimacy below ~0.67.)"""
-    found = discover(epstein_sweep, "mean_active_share", "> 0.05", plot=False)
+    found = discover(epstein_sweep, "mean_active_share", "> 0.05")
     assert 0 < found.of_interest < found.cases
     limits = found.limits.set_index("input")
     assert list(limits.index) == ["epstein.legitimacy"]

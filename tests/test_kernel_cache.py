@@ -75,7 +75,7 @@ def _tick(root: Path, mode: str, cache_dir: Path | None) -> int:
 def test_an_edit_of_an_inlined_kernel_reaches_the_cached_caller(tmp_path, own_cache_dir):
     """The cached ``tick`` inlines ``value`` from another module. After ``value`` changes from
     1 to 2, numba alone still loads the stale ``tick`` (1): its cache checks ``tick``'s own
-    module only. With :func:`kernel_cache.refresh` run first, as ``import resurgence`` does,
+    module only. With :func:`kernel_cache.refresh` run first, as the entry points do,
     the new one (2), and from then on numba alone too. The same with the cache in
     ``__pycache__`` and in a ``NUMBA_CACHE_DIR``, where the hash is kept then."""
     cache_dir = tmp_path / "numba-cache" if own_cache_dir else None

@@ -20,14 +20,15 @@ from PIL import Image
 
 from resurgence import Scenario, simulate
 from resurgence.errors import UserInputError
+from resurgence.experiments import Ensemble
 from resurgence.models import insurgency
 from resurgence.viz.animate import animate
 from resurgence.viz.insurgency_view import CONTROL, InsurgencyView, decimal_year
 from resurgence.viz.palette import INSURGENCY, OKABE_ITO
 from resurgence.viz.plots import figure_bytes, plot_runs
-from resurgence.viz.snapshots import MapSnapshots, simulate_with_maps, snapshot_ticks
+from resurgence.viz.registry import view_for
+from resurgence.viz.snapshots import MapSnapshots, map_recorder, snapshot_ticks
 from resurgence.viz.theatre_maps import LAYERS, default_indices, plot_layer
-from resurgence.viz.views import view_for
 
 
 def weak_state(**levers: float) -> Scenario:
@@ -45,7 +46,8 @@ def weak_state(**levers: float) -> Scenario:
 def stored() -> tuple[list[pd.DataFrame], MapSnapshots]:
     """Two seeds of the weak state, with the first seed's snapshots."""
     scenario = weak_state()
-    first, snaps = simulate_with_maps(scenario, seed=2)
+    member = Ensemble(scenario, [2]).run({"maps": map_recorder(scenario)}).members[0]
+    first, snaps = member.frame, member.observed["maps"]
     return [first, simulate(scenario, seed=3)], snaps
 
 
@@ -124,6 +126,35 @@ def test_curves_show_territory_members_violence_legitimacy_and_treasury_over_dat
     assert pixel_std(fig) > 5
 
 
+def _story(weeks: int = 157) -> pd.DataFrame:
+    """A made-up run: territory 0, 1,000 km² from week 10, 300 from week 30 (lost: at most
+    40% of the peak), 700 from week 80 (back: up by 25% of the peak and more); 2 attacks,
+    1 civilian and 0.5 security casualties a week."""
+    tick = np.arange(weeks)
+    km2 = np.select([tick < 10, tick < 30, tick < 80], [0.0, 1000.0, 300.0], 700.0)
+    return pd.DataFrame({
+        "seed": 1, "tick": tick, "date": pd.date_range("2014-01-01", periods=weeks, freq="7D"),
+        "territory_km2": km2, "attacks": 2.0, "casualties_civilian": 1.0,
+        "casualties_security": 0.5, "members": np.linspace(0, 1234, weeks),
+        "sympathisers": np.linspace(0, 5678, weeks)})
+
+
+def test_outcomes_of_a_known_run_are_its_loss_return_and_totals_with_dates_as_years():
+    frame = _story()
+    values = InsurgencyView(weak_state()).outcome_values(frame)
+    assert values == pytest.approx({
+        "peak_territory_km2": 1000.0, "lost_year": decimal_year("2014-07-30"),  # week 30
+        "resurgence": 1.0, "years_to_regain": 50 * 7 / 365.25, "territory_end_km2": 700.0,
+        "members_end": 1234.0, "sympathisers_end": 5678.0, "attacks_total": 314.0,
+        "casualties_cumulative": 1.5 * 157})
+    # counted only after a date past the return: no resurgence, no time to regain
+    late = InsurgencyView(weak_state(), after="2016-01-01").outcome_values(frame)
+    assert late["resurgence"] == 0.0 and late["years_to_regain"] is None
+    assert late["lost_year"] == values["lost_year"]
+    assert decimal_year("2014-07-02") == pytest.approx(2014.5, abs=0.01)
+    assert decimal_year(None) is None
+
+
 def test_outcomes_are_numbers_per_run_with_dates_as_years(stored):
     runs, _ = stored
     view = InsurgencyView(weak_state())
@@ -132,8 +163,6 @@ def test_outcomes_are_numbers_per_run_with_dates_as_years(stored):
     assert all(v is None or isinstance(v, float) for v in values.values())
     assert values["peak_territory_km2"] == runs[0].territory_km2.max()
     assert values["attacks_total"] == runs[0].attacks.sum()
-    assert values["resurgence"] in (0.0, 1.0)
-    assert decimal_year("2014-07-02") == pytest.approx(2014.5, abs=0.01)
     assert values["lost_year"] is None or 2013 < values["lost_year"] < 2014.6
     assert view.caption(runs[0]).startswith("2014-06-2")
 

@@ -18,9 +18,10 @@ from PIL import Image
 from resurgence import Scenario, simulate
 from resurgence.models import epstein
 from resurgence.viz.animate import animate
+from resurgence.viz.epstein_view import EPSTEIN_I, EPSTEIN_II
 from resurgence.viz.maps import map_png, plot_map, plot_maps, png_bytes, replay, to_rgb
 from resurgence.viz.palette import GREY, LIGHT, OKABE_ITO, hex_to_rgb
-from resurgence.viz.views import EPSTEIN_I, EPSTEIN_II, view_for
+from resurgence.viz.registry import view_for
 
 
 def small(version: str = "I", ticks: int = 30) -> Scenario:

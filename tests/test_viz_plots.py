@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from resurgence import Scenario, simulate
+from resurgence.viz.epstein_view import EpsteinView
 from resurgence.viz.palette import CYCLE, GREY, OKABE_ITO
 from resurgence.viz.plots import (
     figure_bytes,
@@ -22,7 +23,7 @@ from resurgence.viz.plots import (
     plot_outcomes,
     plot_runs,
 )
-from resurgence.viz.views import EpsteinView, view_for
+from resurgence.viz.registry import view_for
 
 SAFE = {c.lower() for c in OKABE_ITO.values()} | {GREY.lower()}
 

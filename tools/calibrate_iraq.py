@@ -112,4 +112,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    from resurgence.startup import prepare
+
+    prepare()  # numba's cache in step with the kernels' sources, before any kernel runs
     sys.exit(main())

@@ -1,11 +1,26 @@
-"""resurgence: how an insurgent group survives territorial defeat, as an agent-based model."""
+"""resurgence: how an insurgent group survives territorial defeat, as an agent-based model.
 
-from resurgence.kernel_cache import refresh as _refresh_kernel_cache
+Importing the package changes no global state: the ``resurgence`` command, the sweep workers
+and the dashboard refresh numba's cache of the kernels and choose matplotlib's backend
+themselves (:mod:`resurgence.startup`). After updating the package's code, a script or a
+Jupyter session calls :func:`refresh_kernel_cache` once, before running a model.
+"""
 
-_refresh_kernel_cache()  # before any kernel runs: numba's cache does not follow inlined kernels
-
-from resurgence.api import simulate, simulate_governorates  # noqa: E402
-from resurgence.scenario import Scenario  # noqa: E402
+from resurgence.api import simulate, simulate_governorates
+from resurgence.scenario import Scenario
 
 __version__ = "0.1.0"
-__all__ = ["Scenario", "__version__", "simulate", "simulate_governorates"]
+
+
+def refresh_kernel_cache() -> list[str]:
+    """Bring numba's on-disk cache of the kernels in step with their sources (numba alone would
+    load a cached kernel that inlines an older version of another module's kernel); call it
+    after updating the code, before any kernel runs in the process. Returns the modules whose
+    cache was emptied (:func:`resurgence.kernel_cache.refresh`)."""
+    from resurgence.kernel_cache import refresh
+
+    return refresh()
+
+
+__all__ = ["Scenario", "__version__", "refresh_kernel_cache", "simulate",
+           "simulate_governorates"]

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pandas as pd
 
-from resurgence import analysis
+from resurgence.analysis import summarise
 from resurgence.errors import Problem, ScenarioError
 from resurgence.models import epstein, insurgency
 from resurgence.scenario import Scenario
@@ -47,10 +46,4 @@ def simulate_governorates(
     return insurgency.run_once(scenario, seed, ticks, on_tick).governorate_frame()
 
 
-def summarise(scenario: Scenario, df: pd.DataFrame, after: str | None = None) -> dict[str, Any]:
-    """Headline outcomes of one run of ``scenario`` (one seed), by its model: outbursts and
-    shares for Epstein's; territory loss, resurgence, casualties and members for the insurgency
-    (``after``: count resurgence only after this date, e.g. a policy branch)."""
-    if scenario.model == "insurgency":
-        return {"seed": int(df.seed.iloc[0]), **insurgency.summarise(df, after=after)}
-    return analysis.summarise(df)
+__all__ = ["simulate", "simulate_governorates", "summarise"]

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from resurgence.api import summarise
+from resurgence.analysis import summarise
 from resurgence.errors import Problem, UserInputError
 from resurgence.scenario import Scenario
 

@@ -6,7 +6,9 @@ numba checks a cached function against a hash of its own module's source only. T
 ``epstein_rules.py`` as it was) the cached tick would still run the old kernels, and a seed
 would no longer give the run the code in the tree describes.
 
-:func:`refresh`, called by ``import resurgence`` before any kernel runs, hashes every module of
+:func:`refresh`, called by the entry points before any kernel runs (the ``resurgence`` command,
+the workers, the dashboard: :func:`resurgence.startup.prepare`; in a script or Jupyter,
+:func:`resurgence.refresh_kernel_cache`), hashes every module of
 the package that defines numba kernels, together. Next to each module's numba cache (wherever
 numba keeps it: ``__pycache__``, ``NUMBA_CACHE_DIR`` or the user's cache) it keeps that hash;
 when it differs, it empties the cache index of every cached kernel of the module

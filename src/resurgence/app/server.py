@@ -7,6 +7,7 @@ import socket
 import warnings
 
 from resurgence.errors import Problem, UserInputError
+from resurgence.startup import prepare
 
 HOST = "127.0.0.1"
 APP = "resurgence.app.dashboard"
@@ -40,6 +41,7 @@ def serve(port: int, host: str = HOST) -> None:
     if not port_free(port, host):
         raise UserInputError("--port", [Problem("--port", port, f"is in use on {host}: "
                                                 "choose another")])
+    prepare()  # the dashboard's runs are in this process: numba's cache, matplotlib off screen
     from solara.__main__ import cli
 
     # on plain http on 127.0.0.1 Solara falls back to SameSite=Lax and says so on every page

@@ -13,7 +13,8 @@ from resurgence.errors import UserInputError
 from resurgence.scenario.catalog import DEFAULT, bundled, resolve
 from resurgence.viz.livechart import svg_chart
 from resurgence.viz.maps import map_png, png_bytes
-from resurgence.viz.views import LiveRun, View, has_view, view_for
+from resurgence.viz.registry import has_view, view_for
+from resurgence.viz.views import LiveRun, View
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,13 @@ from resurgence.cli import calibrate  # noqa: F401
 
 # isort: on
 from resurgence.cli.app import app
+from resurgence.startup import prepare
 
 
 def main() -> None:
-    """Entry point of the ``resurgence`` command."""
+    """Entry point of the ``resurgence`` command: prepares the process (numba's cache,
+    matplotlib off screen; :func:`resurgence.startup.prepare`), then runs the command."""
+    prepare()
     app()
 
 

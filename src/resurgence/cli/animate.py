@@ -51,7 +51,7 @@ def animate(
 
     from resurgence.viz.animate import animate as write_animation
     from resurgence.viz.animate import frames_every
-    from resurgence.viz.views import view_for
+    from resurgence.viz.registry import view_for
 
     loaded = resolve(scenario)
     if ticks is not None:

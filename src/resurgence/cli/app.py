@@ -9,7 +9,6 @@ in the order ``--help`` lists them.
 from __future__ import annotations
 
 import functools
-import io
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -104,9 +103,9 @@ Scheduler = Annotated[str | None, typer.Option(
 
 def write_png(fig: object, path: Path) -> None:
     """Save a matplotlib figure as PNG at ``path`` (written, then renamed)."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=120)  # type: ignore[attr-defined]
-    atomic_write_bytes(path, buf.getvalue())
+    from resurgence.viz.plots import figure_bytes
+
+    atomic_write_bytes(path, figure_bytes(fig, dpi=120))  # type: ignore[arg-type]
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:

@@ -62,10 +62,10 @@ def calibrate(
     from resurgence.experiments.calibration import (
         load_target,
         parse_params,
-        plot_fit,
     )
     from resurgence.experiments.executors import Pool
     from resurgence.scenario.catalog import resolve
+    from resurgence.viz.experiment_plots import plot_fit
 
     loaded = resolve(scenario)
     if ticks is not None:

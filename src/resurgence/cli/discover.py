@@ -28,6 +28,7 @@ def discover(
     Writes DIR/discover-<outcome>.csv (the box) and .png (PRIM's coverage-density trade-off).
     """
     from resurgence.experiments.discovery import discover as run_prim
+    from resurgence.viz.experiment_plots import plot_tradeoff
 
     found = run_prim(folder, outcome, condition, threshold=threshold)
     s = found.stats
@@ -43,8 +44,7 @@ def discover(
         out_console.print(frame_table(found.limits, title="inputs restricted by the box "
                                                      "(qp: quasi p-value)"))
     write_csv(found.limits, folder / f"discover-{outcome}.csv")
-    if found.figure is not None:
-        write_png(found.figure, folder / f"discover-{outcome}.png")
+    write_png(plot_tradeoff(found), folder / f"discover-{outcome}.png")
     out_console.print(f"written: {folder}/discover-{outcome}.csv, .png", highlight=False)
 
 

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from resurgence import __version__
-from resurgence.api import simulate, summarise
+from resurgence.analysis import summarise
 from resurgence.cli.app import app, console, fmt, out_console, user_errors
 from resurgence.errors import Problem, UserInputError
 from resurgence.scenario import Scenario
@@ -70,40 +70,35 @@ def run(
     first = loaded.seed if seed is None else seed
     seed_list = list(range(first, first + seeds))
 
+    from resurgence.experiments.ensemble import Ensemble, GovernorateSeries
+    from resurgence.viz.plots import figure_bytes, plot_runs
+    from resurgence.viz.registry import has_view, view_for
+    from resurgence.viz.snapshots import MAPS_FILE, map_recorder
+
+    observers = ({"governorates": GovernorateSeries, "maps": map_recorder(loaded)}
+                 if loaded.model == "insurgency" else {})  # per governorate; maps for reports
     runs = []
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=console, transient=not console.is_terminal
                   ) as progress:
         task = progress.add_task(f"{stem}", total=len(seed_list) * loaded.ticks)
-        for s in seed_list:
-            frames = {}
-            if loaded.model == "insurgency":  # per governorate, and maps for reports
-                from resurgence.viz.snapshots import MAPS_FILE, run_with_maps
-
-                done, snaps = run_with_maps(loaded, seed=s,
-                                            on_tick=lambda _t: progress.advance(task))
-                df = done.frame()
-                frames[GOVERNORATES_FILE.format(seed=s)] = done.governorate_frame()
-                snaps.save(folder / MAPS_FILE.format(seed=s))
-            else:
-                df = simulate(loaded, seed=s, on_tick=lambda _t: progress.advance(task))
-            frames[f"seed-{s}"] = df
+        for member in Ensemble(loaded, seed_list).members(
+                observers, on_tick=lambda _t: progress.advance(task)):
+            s, df = member.seed, member.frame
+            frames = {f"seed-{s}": df}
+            if "governorates" in member.observed:
+                frames[GOVERNORATES_FILE.format(seed=s)] = member.observed["governorates"]
+            if "maps" in member.observed:
+                member.observed["maps"].save(folder / MAPS_FILE.format(seed=s))
             runs.append(df)
             for name, frame in frames.items():
                 write_frame(frame, folder / f"{name}.parquet")
                 if csv:
                     write_frame(frame, folder / f"{name}.csv")
 
-    from resurgence.viz.plots import plot_runs
-    from resurgence.viz.views import has_view, view_for
-
     fig = plot_runs(runs, loaded.name or stem,
                     view=view_for(loaded) if has_view(loaded) else None)
-    import io
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=120)
-    atomic_write_bytes(folder / "plot.png", buf.getvalue())
+    atomic_write_bytes(folder / "plot.png", figure_bytes(fig, dpi=120))
     _write_manifest(folder, loaded, seed_list)
     _print_summary(loaded.name or stem, [summarise(loaded, df) for df in runs])
     maps = (", governorates-seed-*.parquet, maps-seed-*.npz" if loaded.model == "insurgency"

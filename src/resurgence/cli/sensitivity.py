@@ -26,7 +26,8 @@ def sensitivity(
 
     Writes DIR/sensitivity.csv and DIR/sensitivity.png.
     """
-    from resurgence.experiments.sensitivity import analyse, plot_indices
+    from resurgence.experiments.sensitivity import analyse
+    from resurgence.viz.experiment_plots import plot_indices
 
     tables = analyse(folder, outcome, conf)
     rows = []

@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from resurgence.errors import Problem, UserInputError
 from resurgence.experiments.outcomes import COLUMNS_I, COLUMNS_II, check_outcome, reduce
@@ -107,14 +106,14 @@ class ObserveTask:
 def observe(task: ObserveTask) -> list[float]:
     """Simulate and return the target's observable (series at the target ticks, or values)."""
     from resurgence.api import simulate
-    from resurgence.experiments.worker import single_threaded
+    from resurgence.experiments.worker import prepare_worker
 
-    single_threaded()
+    prepare_worker()
     frame = simulate(Scenario.from_dict(task.scenario), seed=task.seed)
     if task.target_kind == "values":
         summary = None
         if task.scenario.get("model", "epstein") != "epstein":
-            from resurgence.api import summarise
+            from resurgence.analysis import summarise
 
             summary = summarise(Scenario.from_dict(task.scenario), frame)
         out = reduce(frame, task.names, burn_in=task.burn_in, summary=summary)
@@ -130,7 +129,8 @@ def observe(task: ObserveTask) -> list[float]:
 
 @dataclass
 class Calibration:
-    """The fit: best parameters, statistics, every evaluation and a plot."""
+    """The fit: best parameters, statistics and every evaluation (drawn by
+    :func:`resurgence.viz.experiment_plots.plot_fit`)."""
 
     params: dict[str, float]
     stats: dict[str, float]
@@ -139,7 +139,6 @@ class Calibration:
     fitted: np.ndarray  # mean over seeds at the best point
     spread: np.ndarray  # sd over seeds at the best point
     target: Target
-    figure: Figure | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -265,32 +264,3 @@ def calibrate(scenario: Scenario, target: Target, params: dict[str, tuple[float,
             best[k] = float(np.floor(best[k] + 0.5))
     return Calibration(params=best, stats=stats, plausible=plausible, evaluations=evaluations,
                        fitted=fitted, spread=spread, target=target)
-
-
-def plot_fit(cal: Calibration, title: str) -> Figure:
-    """Target against the fitted model (mean over seeds, ±1 sd band)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 4))
-    t = cal.target
-    if t.kind == "series":
-        ax.plot(t.ticks, t.values, "o", ms=3, color="#000000", label="target")
-        ax.plot(t.ticks, cal.fitted, color="#D55E00", label="fitted (mean over seeds)")
-        ax.fill_between(t.ticks, cal.fitted - cal.spread, cal.fitted + cal.spread,
-                        color="#D55E00", alpha=0.2, lw=0, label="±1 sd over seeds")
-        ax.set_xlabel("tick")
-        ax.set_ylabel(t.names[0])
-    else:
-        pos = np.arange(len(t.names))
-        ax.bar(pos - 0.2, t.values, 0.4, color="#000000", label="target")
-        ax.bar(pos + 0.2, cal.fitted, 0.4, yerr=cal.spread, color="#D55E00", capsize=3,
-               label="fitted")
-        ax.set_xticks(pos, t.names)
-    fitted = ", ".join(f"{k} = {v:.4g}" for k, v in cal.params.items())
-    ax.set_title(f"{title}\n{fitted}; RMSE {cal.stats['rmse']:.4g}", fontsize=10)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig

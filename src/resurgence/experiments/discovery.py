@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from resurgence.errors import Problem, UserInputError
 from resurgence.experiments.sweep import load_plan
@@ -42,7 +41,7 @@ class Discovery:
     limits: pd.DataFrame  # input, low, high, qp (quasi p-value of the restriction)
     stats: dict[str, float]  # coverage, density, mass, res_dim
     trajectory: pd.DataFrame
-    figure: Figure | None
+    box: int  # the chosen box: its row of ``trajectory``
 
 
 def parse_condition(condition: str, outcome: str) -> tuple[str, float]:
@@ -59,8 +58,9 @@ def parse_condition(condition: str, outcome: str) -> tuple[str, float]:
 
 
 def discover(folder: Path, outcome: str, condition: str, threshold: float = 0.8,
-             peel_alpha: float = 0.05, plot: bool = True) -> Discovery:
-    """Run PRIM on the finished runs of a sweep."""
+             peel_alpha: float = 0.05) -> Discovery:
+    """Run PRIM on the finished runs of a sweep (drawn by
+    :func:`resurgence.viz.experiment_plots.plot_tradeoff`)."""
     plan = load_plan(folder)
     if outcome not in plan["outcomes"]:
         raise UserInputError("--outcome", [Problem(
@@ -99,19 +99,11 @@ def discover(folder: Path, outcome: str, condition: str, threshold: float = 0.8,
     box.select(pick)
     stats, lims = box.inspect(pick, style="data")[0]
     limits = _limits(lims, box.box_lims[pick], x)
-    figure = None
-    if plot:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            figure = box.show_tradeoff()
-            figure.set_size_inches(6, 4.5)
-            figure.axes[0].set_title(f"PRIM: {outcome} {op} {value:g} (box {pick} chosen)",
-                                     fontsize=10)
     return Discovery(
         outcome=outcome, condition=f"{op} {value:g}", cases=len(y), of_interest=int(y.sum()),
         limits=limits,
         stats={k: float(stats[k]) for k in ("coverage", "density", "mass", "res_dim")},
-        trajectory=trajectory, figure=figure,
+        trajectory=trajectory, box=pick,
     )
 
 

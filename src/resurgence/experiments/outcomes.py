@@ -9,7 +9,7 @@ min, final, sum, std (``max_jailed``, ``sum_arrests``, ``mean_blue_active``). A 
 does not exist for a run (a wait with fewer than two outbursts, a Model II outcome of a Model I
 run) is NaN.
 
-Insurgency runs have the headline outcomes of :func:`resurgence.api.summarise` (whole run,
+Insurgency runs have the headline outcomes of :func:`resurgence.analysis.summarise` (whole run,
 ``burn_in`` not applied): ``peak_territory_km2``, ``resurgence`` (1 if the group regained
 territory after losing 60% of its peak, else 0), ``years_to_regain``,
 ``casualties_cumulative``, ``territory_end_km2``, ``members_end``, ``sympathisers_end``; and
@@ -81,7 +81,7 @@ NAMED: dict[str, Callable[[pd.DataFrame, int], float]] = {
 }
 
 
-#: headline outcomes of an insurgency run (resurgence.api.summarise), numeric ones
+#: headline outcomes of an insurgency run (resurgence.analysis.summarise), numeric ones
 INSURGENCY_SUMMARY = ("peak_territory_km2", "resurgence", "years_to_regain",
                       "casualties_cumulative", "territory_end_km2", "members_end",
                       "sympathisers_end")

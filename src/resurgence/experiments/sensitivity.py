@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from resurgence.errors import Problem, UserInputError
 from resurgence.experiments.sweep import load_plan
@@ -114,30 +113,3 @@ def analyse(folder: Path, outcomes: list[str] | None = None, conf_level: float =
                 table = rbd_fast_indices(problem, x, y, conf_level, seed=exp["seed"])
             out[(name, label)] = table
     return out
-
-
-def plot_indices(tables: dict[tuple[str, str], pd.DataFrame], title: str) -> Figure:
-    """Bar chart of the indices with their confidence intervals, one panel per outcome and
-    policy."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    n = len(tables)
-    fig, axes = plt.subplots(n, 1, figsize=(8, 2.6 * n + 0.6), squeeze=False)
-    for ax, ((outcome, policy), table) in zip(axes[:, 0], tables.items(), strict=True):
-        pos = np.arange(len(table))
-        pairs = [("S1", "#0072B2"), ("ST", "#D55E00")] if "ST" in table else \
-            [("mu_star", "#0072B2")] if "mu_star" in table else [("S1", "#0072B2")]
-        width = 0.8 / len(pairs)
-        for j, (col, colour) in enumerate(pairs):
-            ax.bar(pos + (j - (len(pairs) - 1) / 2) * width, table[col], width,
-                   yerr=table[f"{col}_conf"], capsize=3, color=colour, label=col)
-        ax.set_xticks(pos, table.parameter)
-        ax.axhline(0, color="black", lw=0.6)
-        ax.set_title(f"{outcome}" + ("" if policy == "all" else f" ({policy})"), fontsize=10)
-        ax.legend(fontsize=8)
-    fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
-    return fig

@@ -61,11 +61,16 @@ def watch_parent(parent: tuple[int, float], interval: float = 0.5) -> None:
     threading.Thread(target=watch, name="watch-parent", daemon=True).start()
 
 
-def single_threaded() -> None:
-    """One numba thread per run: an ensemble is parallel across runs, and parallel kernels in
-    every worker would oversubscribe the cores (results do not depend on the thread count)."""
+def prepare_worker() -> None:
+    """What a worker does before a run: :func:`resurgence.startup.prepare` (numba's cache in
+    step with the kernels, matplotlib off screen; once per process, local or on Dask), and one
+    numba thread per run: an ensemble is parallel across runs, and parallel kernels in every
+    worker would oversubscribe the cores (results do not depend on the thread count)."""
     import numba
 
+    from resurgence.startup import prepare
+
+    prepare()
     if numba.get_num_threads() != 1:
         numba.set_num_threads(1)
 
@@ -78,7 +83,7 @@ def execute(task: RunTask) -> dict[str, Any]:
     from resurgence.scenario import Scenario
     from resurgence.store.catalog import write_run
 
-    single_threaded()
+    prepare_worker()
     started = time.time()
     clock = time.perf_counter()
     scenario = Scenario.from_dict(task.scenario, source=f"run {task.run_id}")
@@ -86,7 +91,7 @@ def execute(task: RunTask) -> dict[str, Any]:
     seconds = time.perf_counter() - clock
     summary = None
     if scenario.model != "epstein":  # the model's own headline outcomes
-        from resurgence.api import summarise
+        from resurgence.analysis import summarise
 
         summary = summarise(scenario, frame)
     outcomes = reduce(frame, task.outcomes, task.burn_in, task.outburst_threshold, summary)

@@ -6,16 +6,13 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-import matplotlib
+from matplotlib.animation import FFMpegWriter, FuncAnimation, PillowWriter
+from matplotlib.patches import Patch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.animation import FFMpegWriter, FuncAnimation, PillowWriter  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-
-from resurgence.store import atomic_write_bytes  # noqa: E402
-from resurgence.viz.maps import to_rgb  # noqa: E402
-from resurgence.viz.views import View  # noqa: E402
+from resurgence.store import atomic_write_bytes
+from resurgence.viz.canvas import new_figure
+from resurgence.viz.maps import to_rgb
+from resurgence.viz.views import View
 
 
 def frames_every(view: View) -> int:
@@ -48,7 +45,8 @@ def animate(view: View, path: Path, seed: int | None = None, ticks: int | None =
         title = title[:58] + "…"
     n_frames = last // every + 1
 
-    fig, ax = plt.subplots(figsize=(5, 5.6), dpi=90)
+    fig = new_figure(figsize=(5, 5.6), dpi=90)
+    ax = fig.subplots()
     image = ax.imshow(to_rgb(run.cell_states(), lut), interpolation="nearest")
     overlay = getattr(view, "overlay", None)
     if overlay is not None:
@@ -82,5 +80,4 @@ def animate(view: View, path: Path, seed: int | None = None, ticks: int | None =
         atomic_write_bytes(path, tmp.read_bytes())
     finally:
         tmp.unlink(missing_ok=True)
-        plt.close(fig)
     return n_frames

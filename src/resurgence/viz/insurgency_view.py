@@ -1,6 +1,6 @@
 """How the insurgency model is shown: panels over calendar dates, the control map's legend, the
 policy levers offered as sliders, and the outcomes of one run (registered for model
-``"insurgency"`` in :mod:`resurgence.viz.views`).
+``"insurgency"`` in :mod:`resurgence.viz.registry`).
 
 Series are read from :meth:`InsurgencyRun.frame` (one row a week, with ``date``); weekly flows
 (attacks, casualties) are shown as a 13-week (quarter) running mean, added as ``*_13wk``
@@ -18,10 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from resurgence.analysis import insurgency as analysis
 from resurgence.models import insurgency
 from resurgence.scenario import Scenario
 from resurgence.viz.palette import INSURGENCY as C
 from resurgence.viz.palette import LEGITIMACY_CMAP, SEQUENTIAL, hex_to_rgb
+from resurgence.viz.registry import register_view
 from resurgence.viz.views import Category, Legend, Lever, LiveRun, Outcome, Panel, Series
 
 #: the control map (:meth:`InsurgencyRun.cell_states` codes)
@@ -171,7 +173,7 @@ class InsurgencyView:
         return out
 
     def outcome_values(self, frame: pd.DataFrame) -> dict[str, float | None]:
-        row = insurgency.summarise(frame, after=self.after)
+        row = analysis.summarise(frame, after=self.after)
         out: dict[str, float | None] = {
             o.key: (None if row.get(o.key) is None else float(row[o.key]))
             for o in self.outcomes if o.key in row}
@@ -182,7 +184,7 @@ class InsurgencyView:
     def overlay(self, run: insurgency.InsurgencyRun) -> Any:
         """The governorate boundaries of the run's theatre, in cell coordinates (for the
         animation's map)."""
-        from resurgence.viz.theatre_maps import boundaries
+        from resurgence.viz.maps import boundaries
 
         gov = np.where(run.inside, run.gov, -1).reshape(run.shape)
         return boundaries(gov, -0.5, -0.5, 1.0, -1.0)
@@ -238,3 +240,6 @@ def _lut(name: str) -> np.ndarray:
     from resurgence.viz.maps import colormap_lut
 
     return colormap_lut(name)
+
+
+register_view("insurgency", InsurgencyView)

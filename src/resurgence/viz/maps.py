@@ -12,16 +12,16 @@ import io
 from collections.abc import Sequence
 
 import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from PIL import Image
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from resurgence.viz.views import Legend, View  # noqa: E402
+from resurgence.viz.canvas import new_figure
+from resurgence.viz.views import Legend, View
 
 
 def to_rgb(codes: np.ndarray, lut: np.ndarray) -> np.ndarray:
@@ -62,12 +62,30 @@ def field_rgb(values: np.ndarray, lut: np.ndarray, top: float, log: bool = False
     return rgb
 
 
+def boundaries(gov: np.ndarray, left: float, top: float, dx: float, dy: float
+               ) -> LineCollection:
+    """Line segments between cells of different governorates (and the theatre's outline);
+    column c's left edge at ``left + c dx``, row r's top edge at ``top - r dy``."""
+    segments = []
+    # vertical edges: between columns c and c + 1
+    rows, cols = np.nonzero((gov[:, :-1] != gov[:, 1:]) & ((gov[:, :-1] >= 0) | (gov[:, 1:] >= 0)))
+    x = left + (cols + 1) * dx
+    segments += [((xi, top - r * dy), (xi, top - (r + 1) * dy))
+                 for xi, r in zip(x, rows, strict=True)]
+    # horizontal edges: between rows r and r + 1
+    rows, cols = np.nonzero((gov[:-1, :] != gov[1:, :]) & ((gov[:-1, :] >= 0) | (gov[1:, :] >= 0)))
+    y = top - (rows + 1) * dy
+    segments += [((left + c * dx, yi), (left + (c + 1) * dx, yi))
+                 for yi, c in zip(y, cols, strict=True)]
+    return LineCollection(segments, colors="#444444", linewidths=0.4)
+
+
 def map_png(codes: np.ndarray, legend: Legend, scale: int = 1) -> bytes:
     """A map's PNG bytes: :func:`to_rgb` then :func:`png_bytes`."""
     return png_bytes(to_rgb(codes, legend.lut()), scale)
 
 
-def _draw(ax: plt.Axes, codes: np.ndarray, legend: Legend, title: str) -> None:
+def _draw(ax: Axes, codes: np.ndarray, legend: Legend, title: str) -> None:
     ax.imshow(to_rgb(codes, legend.lut()), interpolation="nearest", origin="upper")
     ax.set_title(title, fontsize=9)
     h, w = codes.shape
@@ -86,7 +104,8 @@ def _legend(fig: Figure, legend: Legend, codes: Sequence[np.ndarray]) -> None:
 
 def plot_map(codes: np.ndarray, legend: Legend, title: str = "") -> Figure:
     """One map with its legend (only the categories present, and 'empty')."""
-    fig, ax = plt.subplots(figsize=(5, 5.6))
+    fig = new_figure(figsize=(5, 5.6))
+    ax = fig.subplots()
     _draw(ax, codes, legend, title)
     _legend(fig, legend, [codes])
     fig.tight_layout(rect=(0, 0.08, 1, 1))
@@ -101,7 +120,8 @@ def plot_maps(snapshots: Sequence[tuple[str, np.ndarray]], legend: Legend,
     n = len(snapshots)
     if n == 0:
         raise ValueError("no maps to plot")
-    fig, axes = plt.subplots(1, n, figsize=(3.2 * n + 0.4, 4.2), squeeze=False)
+    fig = new_figure(figsize=(3.2 * n + 0.4, 4.2))
+    axes = fig.subplots(1, n, squeeze=False)
     for ax, (caption, codes) in zip(axes[0], snapshots, strict=True):
         _draw(ax, codes, legend, caption)
     if title:

@@ -11,19 +11,18 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping, Sequence
 
-import matplotlib
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import StrMethodFormatter
 
-matplotlib.use("Agg")
-import matplotlib.dates as mdates  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import StrMethodFormatter  # noqa: E402
-
-from resurgence.scenario import Scenario  # noqa: E402
-from resurgence.viz.palette import CYCLE, SERIES  # noqa: E402
-from resurgence.viz.views import Outcome, Panel, Series, View, view_for  # noqa: E402
+from resurgence.scenario import Scenario
+from resurgence.viz.canvas import new_figure
+from resurgence.viz.palette import CYCLE, SERIES
+from resurgence.viz.registry import view_for
+from resurgence.viz.views import Outcome, Panel, Series, View
 
 #: kept for callers of the first version; see :mod:`resurgence.viz.palette`
 PALETTE = SERIES
@@ -32,7 +31,7 @@ BAND = (10, 90)
 TIME_LABEL = "tick (one round of agent activation)"
 
 
-def _band(ax: plt.Axes, runs: Sequence[pd.DataFrame], column: str, label: str,
+def _band(ax: Axes, runs: Sequence[pd.DataFrame], column: str, label: str,
           colour: str, dashed: bool = False, time: str = "tick") -> None:
     values = np.stack([run[column].to_numpy(dtype=float) for run in runs])
     ticks = runs[0][time].to_numpy()
@@ -43,7 +42,7 @@ def _band(ax: plt.Axes, runs: Sequence[pd.DataFrame], column: str, label: str,
         ax.fill_between(ticks, lo, hi, color=colour, alpha=0.18, lw=0)
 
 
-def _tidy(ax: plt.Axes, time: str) -> None:
+def _tidy(ax: Axes, time: str) -> None:
     """Readable axes: thousands separators on large counts, concise calendar dates."""
     if ax.get_ylim()[1] >= 10_000:
         ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
@@ -89,8 +88,8 @@ def plot_timeseries(runs: Sequence[pd.DataFrame], panels: Sequence[Panel], title
     runs = _same_length(runs)
     time = "date" if "date" in runs[0] else "tick"
     xlabel = xlabel or ("date" if time == "date" else TIME_LABEL)
-    fig, axes = plt.subplots(len(panels), 1, figsize=(width, 0.8 + panel_height * len(panels)),
-                             sharex=True, squeeze=False)
+    fig = new_figure(figsize=(width, 0.8 + panel_height * len(panels)))
+    axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)
     for ax, panel in zip(axes[:, 0], panels, strict=True):
         for s in panel.series:
             _band(ax, runs, s.column, s.label, s.colour, s.dashed, time)
@@ -132,7 +131,8 @@ def plot_comparison(scenarios: Mapping[str, Sequence[pd.DataFrame]],
     if not scenarios:
         raise ValueError("no scenarios to compare")
     n = len(columns)
-    fig, axes = plt.subplots(1, n, figsize=(4.6 * n + 0.6, 4.0), squeeze=False, sharex=True)
+    fig = new_figure(figsize=(4.6 * n + 0.6, 4.0))
+    axes = fig.subplots(1, n, squeeze=False, sharex=True)
     first = next(iter(scenarios.values()))[0]
     time = "date" if "date" in first else "tick"
     for ax, (column, caption) in zip(axes[0], columns, strict=True):
@@ -173,8 +173,8 @@ def plot_outcomes(values: Mapping[str, Mapping[str, Sequence[float | None]]],
     names = list(values)
     cols = min(n, 3)
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 0.9 + (0.45 * len(names) + 1.0)
-                                                  * rows), squeeze=False)
+    fig = new_figure(figsize=(4.2 * cols, 0.9 + (0.45 * len(names) + 1.0) * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for k, outcome in enumerate(outcomes):
         ax = axes[k // cols, k % cols]
         for i, name in enumerate(names):
@@ -201,8 +201,7 @@ def plot_outcomes(values: Mapping[str, Mapping[str, Sequence[float | None]]],
 
 
 def figure_bytes(fig: Figure, fmt: str = "png", dpi: int = 110) -> bytes:
-    """The figure rendered to PNG or SVG bytes (and closed)."""
+    """The figure rendered to PNG or SVG bytes."""
     buf = io.BytesIO()
     fig.savefig(buf, format=fmt, dpi=dpi)
-    plt.close(fig)
     return buf.getvalue()

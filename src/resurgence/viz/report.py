@@ -44,8 +44,9 @@ from resurgence.viz.plots import (
     plot_outcomes,
     plot_runs,
 )
+from resurgence.viz.registry import view_for
 from resurgence.viz.snapshots import MAPS_FILE, MapSnapshots
-from resurgence.viz.views import Outcome, View, view_for
+from resurgence.viz.views import Outcome, View
 
 MANIFEST = "run.json"
 _SEED_FILE = re.compile(r"^seed-(\d+)\.parquet$")

@@ -18,6 +18,7 @@ Compressed, a 28-year run on 10 km cells takes about 0.4 MB per seed (mostly zer
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -25,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from resurgence.errors import Problem, UserInputError
 from resurgence.scenario import Scenario
@@ -148,8 +148,8 @@ def snapshot_ticks(scenario: Scenario, ticks: int | None = None) -> dict[int, st
 
 class MapRecorder:
     """Watches an :class:`~resurgence.models.insurgency.InsurgencyRun` and keeps its maps at
-    the snapshot ticks (and at the week of peak territory). Call :meth:`observe` after creating
-    the run and after each step. O(cells) a tick."""
+    the snapshot ticks (and at the week of peak territory): an ensemble's observer
+    (:func:`map_recorder`), told after the run's setup and after each step. O(cells) a tick."""
 
     def __init__(self, run: Any, wanted: dict[int, str]):
         self.run = run
@@ -232,36 +232,17 @@ def _extent(run: Any) -> tuple[float, float, float, float]:
     return (0.0, w * c, -h * c, 0.0)
 
 
-def run_with_maps(scenario: Scenario, seed: int | None = None, ticks: int | None = None,
-                  on_tick: Callable[[int], None] | None = None, theatre: Any = None,
-                  wanted: Iterable[int] | None = None) -> tuple[Any, MapSnapshots]:
-    """Run an insurgency scenario once (:func:`resurgence.models.insurgency.run_once`: the
-    same run, bit for bit) and keep its map snapshots (``wanted`` ticks, default
-    :func:`snapshot_ticks`); returns the finished run and the snapshots."""
-    from resurgence.models.insurgency import run_once
+def map_recorder(scenario: Scenario, wanted: Iterable[int] | None = None
+                 ) -> Callable[[Any], MapRecorder]:
+    """An observer of :class:`~resurgence.experiments.ensemble.Ensemble` runs that keeps each
+    run's map snapshots (``wanted`` ticks, default :func:`snapshot_ticks`); its result is the
+    run's :class:`MapSnapshots`. The recorder only looks: the run is the same, bit for bit.
 
-    if ticks is not None:
-        scenario = scenario.with_overrides(ticks=ticks)
+        member = Ensemble(scenario, [1]).run({"maps": map_recorder(scenario)}).members[0]
+        member.frame, member.observed["maps"]
+    """
     plan = snapshot_ticks(scenario) if wanted is None else {int(t): "regular" for t in wanted}
-    recorders: list[MapRecorder] = []
-
-    def observe(run: Any) -> None:
-        if not recorders:
-            recorders.append(MapRecorder(run, plan))
-        recorders[0].observe()
-
-    run = run_once(scenario, seed, on_tick=on_tick, theatre=theatre, on_step=observe)
-    return run, recorders[0].result()
-
-
-def simulate_with_maps(scenario: Scenario, seed: int | None = None, ticks: int | None = None,
-                       on_tick: Callable[[int], None] | None = None, theatre: Any = None,
-                       wanted: Iterable[int] | None = None
-                       ) -> tuple[pd.DataFrame, MapSnapshots]:
-    """:func:`run_with_maps`, with the run's national series (as :func:`resurgence.simulate`
-    gives it, bit for bit) in place of the run."""
-    run, snaps = run_with_maps(scenario, seed, ticks, on_tick, theatre, wanted)
-    return run.frame(), snaps
+    return functools.partial(MapRecorder, wanted=plan)
 
 
 def parse_dates(text: str | None, option: str = "--map-dates") -> list[dt.date]:

@@ -18,42 +18,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import matplotlib
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.colors import LogNorm, Normalize
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.collections import LineCollection  # noqa: E402
-from matplotlib.colors import LogNorm, Normalize  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-
-from resurgence.viz.insurgency_view import CONTROL  # noqa: E402
-from resurgence.viz.maps import to_rgb  # noqa: E402
-from resurgence.viz.palette import LEGITIMACY_CMAP, LIGHT, SEQUENTIAL  # noqa: E402
-from resurgence.viz.snapshots import ROLES, MapSnapshots  # noqa: E402
+from resurgence.viz.canvas import new_figure
+from resurgence.viz.insurgency_view import CONTROL
+from resurgence.viz.maps import boundaries, to_rgb
+from resurgence.viz.palette import LEGITIMACY_CMAP, LIGHT, SEQUENTIAL
+from resurgence.viz.snapshots import ROLES, MapSnapshots
 
 LAYERS = ("control", "density", "legitimacy", "attacks")
 _GROUP_NAMES = {"sunni_arab": "Sunni Arab", "shia_arab": "Shia Arab", "kurd": "Kurd",
                 "other": "other"}
-
-
-def boundaries(gov: np.ndarray, left: float, top: float, dx: float, dy: float
-               ) -> LineCollection:
-    """Line segments between cells of different governorates (and the theatre's outline);
-    column c's left edge at ``left + c dx``, row r's top edge at ``top - r dy``."""
-    segments = []
-    # vertical edges: between columns c and c + 1
-    rows, cols = np.nonzero((gov[:, :-1] != gov[:, 1:]) & ((gov[:, :-1] >= 0) | (gov[:, 1:] >= 0)))
-    x = left + (cols + 1) * dx
-    segments += [((xi, top - r * dy), (xi, top - (r + 1) * dy))
-                 for xi, r in zip(x, rows, strict=True)]
-    # horizontal edges: between rows r and r + 1
-    rows, cols = np.nonzero((gov[:-1, :] != gov[1:, :]) & ((gov[:-1, :] >= 0) | (gov[1:, :] >= 0)))
-    y = top - (rows + 1) * dy
-    segments += [((left + c * dx, yi), (left + (c + 1) * dx, yi))
-                 for yi, c in zip(y, cols, strict=True)]
-    return LineCollection(segments, colors="#444444", linewidths=0.4)
 
 
 def _background(snaps: MapSnapshots) -> np.ndarray:
@@ -63,7 +42,7 @@ def _background(snaps: MapSnapshots) -> np.ndarray:
     return rgb
 
 
-def _frame(ax: plt.Axes, snaps: MapSnapshots, title: str, first_col: bool, last_row: bool
+def _frame(ax: Axes, snaps: MapSnapshots, title: str, first_col: bool, last_row: bool
            ) -> None:
     c = snaps.cell_km
     ax.add_collection(boundaries(snaps.governorate, snaps.extent[0], snaps.extent[3], c, c))
@@ -78,8 +57,8 @@ def _frame(ax: plt.Axes, snaps: MapSnapshots, title: str, first_col: bool, last_
 
 
 def _grid(rows: int, cols: int, title: str) -> tuple[Figure, np.ndarray]:
-    fig, axes = plt.subplots(rows, cols, figsize=(2.7 * cols + 1.4, 2.6 * rows + 1.0),
-                             squeeze=False, sharex=True, sharey=True)
+    fig = new_figure(figsize=(2.7 * cols + 1.4, 2.6 * rows + 1.0))
+    axes = fig.subplots(rows, cols, squeeze=False, sharex=True, sharey=True)
     fig.suptitle(title, fontsize=10)
     return fig, axes
 

@@ -1,4 +1,5 @@
-"""Statistics of a run's observables: outbursts, waiting times, group elimination."""
+"""Statistics of an Epstein run's observables: outbursts, waiting times, group elimination, and
+the headline numbers of one run."""
 
 from __future__ import annotations
 
