@@ -280,6 +280,8 @@ def _bad_value_then_step(page, panel: str, lever: str, value: str, message: str)
 
 
 def test_dashboard_in_headless_chromium(server: str):
+    from playwright.sync_api import expect
+
     with _page(server, "dashboard", 1500) as page:
         failed: list[str] = []
         page.on("requestfailed", lambda r: failed.append(r.url))
@@ -296,10 +298,16 @@ def test_dashboard_in_headless_chromium(server: str):
         page.wait_for_function(
             "() => document.querySelector('.panel-A .tick').innerText === 'tick 1'")
         _run_until(page, "A", 30)
-        page.wait_for_timeout(500)
         paused_at = _tick(page, "A")
-        page.wait_for_timeout(700)
-        assert _tick(page, "A") == paused_at >= 30  # paused means paused
+        assert paused_at >= 30
+        # paused means paused: two steps, each answered after anything the server still had
+        # queued, move the counter by exactly one tick each (a run still going would pass them)
+        for ahead in (1, 2):
+            a.locator(".step-button").click()
+            expect(a.locator(".tick")).to_have_text(f"tick {paused_at + ahead}",
+                                                    timeout=WAIT_MS)
+        page.wait_for_selector(".panel-A .run-button:not([disabled])")
+        assert _tick(page, "A") == paused_at + 2
         counts = _counts(page, "A")
         assert counts["active"] + counts["jailed"] > 0  # low legitimacy: rebellion
         assert sum(counts[k] for k in ("quiet", "active", "jailed")) == 1120
