@@ -1,6 +1,6 @@
 """What a worker process does for one run: simulate, reduce, write the run file, report.
 
-This is the only code that runs on the workers (local processes or Dask workers); it takes
+This is the code that runs on the workers of a sweep (local processes or Dask workers); it takes
 plain data and returns plain data, so that any ``concurrent.futures`` executor can carry it.
 """
 
