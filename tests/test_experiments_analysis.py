@@ -144,6 +144,15 @@ def test_prim_finds_that_low_legitimacy_makes_rebellion_widespread(epstein_sweep
     assert list(limits.index) == ["epstein.legitimacy"]
     assert limits.loc["epstein.legitimacy", "high"] < 0.9  # only below some legitimacy
     assert found.stats["density"] >= 0.8 and found.stats["coverage"] >= 0.5
+    # the trade-off plot (viz): every box of the peeling trajectory, the chosen one ringed
+    from resurgence.viz.experiment_plots import plot_tradeoff
+
+    ax = plot_tradeoff(found).axes[0]
+    boxes, chosen = (c.get_offsets() for c in ax.collections[:2])
+    assert len(boxes) == len(found.trajectory)
+    row = found.trajectory.loc[found.box]
+    assert list(chosen[0]) == [row.coverage, row.density]
+    assert row.density == found.stats["density"] and row.coverage == found.stats["coverage"]
 
 
 def test_discover_and_results_commands_answer_in_one_line_on_a_mistake(epstein_sweep: Path):
