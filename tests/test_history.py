@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from resurgence import patterns
+from resurgence.analysis import insurgency as analysis
 from resurgence.models import insurgency as model
 from resurgence.scenario import Scenario
 from resurgence.scenario.catalog import resolve
@@ -165,7 +166,7 @@ def test_s6_territory_collapses_because_of_the_mosul_operation(ensemble):
 
 
 def _outcomes(runs: list[pd.DataFrame]) -> pd.DataFrame:
-    return pd.DataFrame([model.summarise(df, after=BRANCH) for df in runs])
+    return pd.DataFrame([analysis.summarise(df, after=BRANCH) for df in runs])
 
 
 def test_s6_mosul_holds_until_its_operation(ensemble):
@@ -193,7 +194,7 @@ def test_s1_territorial_defeat_is_not_the_end(ensemble):
     withdrawn is the next test."""
     aug_2018 = next(p for p in patterns.IRAQ if p.name == "members Aug 2018")
     for df in ensemble["military-only"]:
-        assert model.summarise(df)["lost_60pct_date"] is not None
+        assert analysis.summarise(df)["lost_60pct_date"] is not None
         after = df[df["date"] >= "2018-01-01"]
         by_year = after.groupby(pd.to_datetime(after["date"]).dt.year)
         assert (by_year["members"].min() > 1_000).all(), by_year["members"].min().to_dict()

@@ -19,6 +19,7 @@ import pytest
 from numba import njit
 
 from resurgence import Scenario, simulate, simulate_governorates
+from resurgence.analysis import insurgency as analysis
 from resurgence.errors import ScenarioError
 from resurgence.models import insurgency as model
 from resurgence.models import insurgency_rules as rules
@@ -458,7 +459,7 @@ def test_simulate_dispatches_and_has_dates_and_governorate_frame():
     assert r.frame().equals(df) and simulate_governorates(s, seed=1).equals(g)
     with pytest.raises(ScenarioError, match="only the insurgency model has governorates"):
         simulate_governorates(Scenario.load(bundled()["epstein-run-2"]), seed=1)
-    out = model.summarise(df)
+    out = analysis.summarise(df)
     assert {"resurgence", "years_to_regain", "casualties_cumulative", "territory_end_km2",
             "members_end"} <= set(out)
 
@@ -482,24 +483,24 @@ def test_resurgence_is_a_climb_from_the_low_after_the_loss():
     quarter and grows, and a peak read over the whole run the loss of a branch that returns
     beyond its first peak."""
     flicker = [0, 100, 0, 100, 0, 0, 50_000, 100_000, 60_000, 30_000, 10_000, 20_000, 40_000]
-    out = model.summarise(_ground(flicker))
+    out = analysis.summarise(_ground(flicker))
     assert out["lost_60pct_date"] == str((pd.Timestamp("2014-01-06")
                                           + pd.Timedelta(weeks=9)).date())
     assert out["resurgence"] and out["years_to_regain"] == pytest.approx(3 * 7 / 365.25)
     short = flicker[:-1]  # the low 10,000 climbs to 20,000: a tenth of the peak, not a quarter
-    assert not model.summarise(_ground(short))["resurgence"]
+    assert not analysis.summarise(_ground(short))["resurgence"]
 
     branch = "2014-03-03"  # week 8: 27,000 held (over a quarter of the peak), then only lost
     losing = [50_000, 100_000, 90_000, 80_000, 70_000, 60_000, 60_000, 60_000, 27_000, 26_000,
               10_000, 0, 0]
-    out = model.summarise(_ground(losing), after=branch)
+    out = analysis.summarise(_ground(losing), after=branch)
     assert out["lost_60pct_date"] is not None and not out["resurgence"]
     growing = losing[:9] + [40_000, 60_000, 90_000, 120_000]
-    out = model.summarise(_ground(growing), after=branch)
+    out = analysis.summarise(_ground(growing), after=branch)
     assert out["resurgence"] and out["years_to_regain"] == pytest.approx(2 * 7 / 365.25)
     # without ``after`` the same run's loss is read from its first peak, not from the larger
     # one it regains (a branch run to 2030 without --after: post-mosul-withdrawal)
-    out = model.summarise(_ground(growing))
+    out = analysis.summarise(_ground(growing))
     assert out["lost_60pct_date"] == "2014-03-03" and out["resurgence"]
 
 
