@@ -16,11 +16,14 @@ import solara
 from solara.lab import use_task
 
 from resurgence.app.session import Session, scenario_names
+from resurgence.experiments.question import BRANCH
 from resurgence.scenario.catalog import DEFAULT
 from resurgence.viz.views import Legend, Lever
 
 #: pause between redraws while running: at most 10 frames per second per panel
 FRAME_SECONDS = 0.1
+#: the panels the page opens on: the article's question, force alone against inclusion
+QUESTION_PANELS = ("post-mosul-military-only", "post-mosul-inclusion")
 #: choices of ticks advanced per frame (run) or per click (step)
 TICKS_PER_STEP = [1, 5, 20, 100]
 
@@ -78,9 +81,10 @@ def LeverControl(session: Session, lever: Lever, value: float, on_change) -> Non
 
 
 @solara.component
-def RunPanel(label: str, default: str = DEFAULT) -> None:
-    """One run: scenario, seed, buttons, status, map, chart and levers."""
-    session: Session = solara.use_memo(lambda: Session(default), [])
+def RunPanel(label: str, default: str = DEFAULT, open_at: str | None = None) -> None:
+    """One run: scenario, seed, buttons, status, map, chart and levers (a scenario that
+    branches on ``open_at`` opens there, see :class:`Session`)."""
+    session: Session = solara.use_memo(lambda: Session(default, open_at=open_at), [])
     version = solara.use_reactive(0)
     running = solara.use_reactive(False)
     per_step = solara.use_reactive(1)
@@ -175,15 +179,15 @@ def Page() -> None:
     solara.Title("resurgence dashboard")
     solara.Style(CSS)
     solara.HTML(tag="p", unsafe_innerHTML=(  # not Markdown: it loads KaTeX from a CDN
-        "<b>Two runs side by side.</b> Pick a scenario and a seed, move the levers, then run, "
-        "pause, step or reset each run. Same scenario and seed give the same run until a "
-        "lever differs; the scenario's own timeline still applies at the ticks it names. "
-        "<br><b>Insurgency scenarios</b> (iraq-2003-2020, post-mosul-*) run on their own "
-        "theatre at full resolution (Iraq: 10 km cells, 100 people per agent), one tick a "
-        "week from the scenario's start date to its end; a lever you move holds from the next "
-        "week to the end, in place of the timeline's later values for that lever (Reset "
-        "brings the timeline back)."
+        "<b>After Mosul, which policy keeps the group down?</b> Both panels start from the "
+        f"model's own state on {BRANCH}, when Mosul was retaken (the 2003-2017 history, one "
+        "seed): <b>A</b> keeps military pressure only, <b>B</b> takes the article's way, "
+        "inclusion of Sunni Arabs with services and a normal military effort. Run them and "
+        "watch whether the group's territory comes back; move the levers to try other "
+        "policies. A lever you move holds from the next week to the end (Reset brings the "
+        "scenario back). Any other scenario, Epstein's among them, can be picked in a panel; "
+        "`resurgence question` runs the four post-Mosul policies over many seeds."
     ))
     with solara.Columns([1, 1]):
-        RunPanel("A")
-        RunPanel("B")
+        RunPanel("A", QUESTION_PANELS[0], open_at=BRANCH)
+        RunPanel("B", QUESTION_PANELS[1], open_at=BRANCH)
