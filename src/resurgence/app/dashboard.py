@@ -36,7 +36,10 @@ CSS = """
                   border: 1px solid #777; margin: 0 4px 0 10px; vertical-align: middle; }
 .resurgence-legend { font-size: 12px; }
 .resurgence-status { font-family: monospace; font-size: 14px; }
-.resurgence-lever { width: 100%; }
+.resurgence-lever { width: 100%; margin-top: 6px; }
+.resurgence-lever .lever-label { font-size: 13px; color: #444; }
+.resurgence-lever .v-input { margin-top: 0; padding-top: 0; }
+.lever-group { margin-top: 12px; font-size: 14px; }
 """
 
 
@@ -48,8 +51,14 @@ def _legend_html(session: Session) -> str:
         return (f'<span class="scale" style="background:linear-gradient(to right,'
                 f'{",".join(colours)})"></span> {html.escape(caption)}')
     legend: Legend = session.view.legend
-    return "".join(f'<span class="swatch" style="background:{c.colour}"></span>'
-                   f"{html.escape(c.label)}" for c in legend.categories)
+    scenario = getattr(session.view, "scenario", None)
+    if getattr(scenario, "model", "") == "insurgency":  # the theatre: who holds each cell
+        title = f"Each {scenario.insurgency.cell_km:g} km cell this week:"
+    else:
+        title = f"{legend.title.capitalize()}:"
+    return f'<b class="legend-title">{html.escape(title)}</b>' + "".join(
+        f'<span class="swatch" style="background:{c.colour}"></span>'
+        f"{html.escape(c.label)}" for c in legend.categories)
 
 
 def _advance(session: Session, ticks: int) -> None:
@@ -66,18 +75,28 @@ def LeverControl(session: Session, lever: Lever, value: float, on_change) -> Non
         session.set_lever(lever.name, v)
         on_change()
 
-    with solara.Row(classes=["resurgence-lever", f"lever-{lever.name}"],
-                    style="align-items:center"):
-        with solara.Div(style="flex: 3"):
-            if lever.integer:
-                solara.SliderInt(lever.label + unit, value=int(value), min=int(lever.low),
-                                 max=int(lever.high), step=int(lever.step), on_value=set_value)
-            else:
-                solara.SliderFloat(lever.label + unit, value=float(value), min=lever.low,
-                                   max=lever.high, step=lever.step, on_value=set_value)
-        with solara.Div(style="flex: 1"):
-            solara.InputFloat("value", value=float(value), on_value=set_value, dense=True,
-                              classes=[f"input-{lever.name}"])
+    # the name above, the slider and an unlabelled number field below it: no label of a
+    # field overlaps the row above, and every slider has the same length
+    with solara.Column(classes=["resurgence-lever", f"lever-{lever.name}"], gap="0px"):
+        solara.Text(lever.label + unit, classes=["lever-label"])
+        with solara.Row(style="align-items:center"):
+            with solara.Div(style="flex: 3"):
+                if lever.integer:
+                    solara.SliderInt("", value=int(value), min=int(lever.low),
+                                     max=int(lever.high), step=int(lever.step),
+                                     on_value=set_value)
+                else:
+                    solara.SliderFloat("", value=float(value), min=lever.low, max=lever.high,
+                                       step=lever.step, on_value=set_value)
+            with solara.Div(style="flex: 1"):
+                solara.InputFloat("", value=float(value), on_value=set_value, dense=True,
+                                  classes=[f"input-{lever.name}"])
+
+
+#: the levers the article argues about (military effort, borders, inclusion, services, the
+#: tribes), shown first; the model's other levers follow under their own heading
+ARTICLE_LEVERS = ("inclusion_sunni_arab", "services", "ground_forces", "air_sorties",
+                  "border_control", "tribal_engagement")
 
 
 @solara.component
@@ -170,7 +189,18 @@ def RunPanel(label: str, default: str = DEFAULT, open_at: str | None = None) -> 
         solara.HTML(tag="div", unsafe_innerHTML=_legend_html(session),
                     classes=["resurgence-legend"])
         solara.HTML(tag="div", unsafe_innerHTML=snap.chart_svg, classes=["chart"])
-        for lever in session.view.levers:
+        levers = list(session.view.levers)
+        first = [lv for name in ARTICLE_LEVERS for lv in levers if lv.name == name]
+        if first:
+            solara.HTML(tag="div", unsafe_innerHTML="<b>The article's levers</b>",
+                        classes=["lever-group"])
+        for lever in first:
+            LeverControl(session, lever, snap.levers[lever.name], refresh)
+        rest = [lv for lv in levers if lv not in first]
+        if first and rest:
+            solara.HTML(tag="div", unsafe_innerHTML="<b>Other levers</b>",
+                        classes=["lever-group"])
+        for lever in rest:
             LeverControl(session, lever, snap.levers[lever.name], refresh)
 
 
