@@ -242,18 +242,30 @@ def _write_manifest(folder: Path, scenario: Scenario, seeds: list[int]) -> None:
     atomic_write_bytes(folder / "run.json", json.dumps(manifest, indent=2).encode())
 
 
-def cell(row: Any) -> str:
-    """'0.25 (0.05-0.7)' or '1,234 (1,000-1,500)': an estimate and its interval."""
+def cell(row: Any, compact: bool = False) -> str:
+    """An estimate and its interval: '0.25 (0.05-0.70)', '1,234 (1,000-1,500)'; ``compact``
+    (a terminal's narrow table): two lines, thousands as k: '70.5k' over '65.8k-75.3k'."""
     if row.outcome == "resurgence":
-        return f"{row.estimate:.2f} ({row.low:.2f}-{row.high:.2f})"
-    return f"{row.estimate:,.0f} ({row.low:,.0f}-{row.high:,.0f})"
+        num: Callable[[float], str] = "{:.2f}".format
+    else:
+        num = _short if compact else "{:,.0f}".format
+    if compact:
+        return f"{num(row.estimate)}\n{num(row.low)}-{num(row.high)}"
+    return f"{num(row.estimate)} ({num(row.low)}-{num(row.high)})"
 
 
-def table_rows(result: Answer) -> list[tuple[str, list[str]]]:
+def _short(x: float) -> str:
+    """3 significant digits, thousands as k: 70517 -> '70.5k', 183916 -> '184k', 28 -> '28'."""
+    if abs(x) < 1000:
+        return f"{x:.0f}"
+    return f"{x / 1000:.3g}k"
+
+
+def table_rows(result: Answer, compact: bool = False) -> list[tuple[str, list[str]]]:
     """(outcome label, one cell per policy in :data:`POLICIES` order) per headline outcome."""
     rows = []
     for label, block in result.headline.groupby("label", sort=False):
-        cells = {r.policy: cell(r) for r in block.itertuples()}
+        cells = {r.policy: cell(r, compact) for r in block.itertuples()}
         rows.append((str(label), [cells.get(p, "-") for p in POLICIES]))
     return rows
 
@@ -277,10 +289,10 @@ def answer_table(result: Answer) -> Any:
     from rich.table import Table
 
     table = Table(title="After Mosul: which policy keeps the group down?",
-                  caption=result.basis, caption_justify="left")
-    table.add_column("outcome (95% interval)")
+                  caption=result.basis, caption_justify="left", show_lines=True)
+    table.add_column("outcome, 95% interval below")
     for policy in POLICIES:
         table.add_column(policy, justify="right")
-    for label, cells in table_rows(result):
+    for label, cells in table_rows(result, compact=True):
         table.add_row(label, *cells)
     return table
