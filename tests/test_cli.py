@@ -105,3 +105,14 @@ def test_help_teaches_with_examples(tmp_path: Path):
     assert "resurgence run epstein-run-4 --seeds 10" in done.stdout
     listed = resurgence("scenarios", cwd=tmp_path)
     assert "epstein-run-7" in listed.stdout
+
+
+@pytest.mark.parametrize("content", ["", "  \n\t\n", "# only a comment\n"])
+def test_empty_scenario_file_is_an_error_not_epsteins_defaults(tmp_path: Path, content):
+    (tmp_path / "empty.toml").write_text(content)
+    done = resurgence("run", "empty.toml", "--out", "out", cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "error: empty.toml: (contents) = '': the file holds no settings (empty, blank or only "
+        "comments); a scenario sets at least `model` or `extends`"]
+    assert not (tmp_path / "out").exists()

@@ -33,6 +33,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-component-update", "--disable-sync"]
 #: generous: the machine may be busy with other work; no timing is asserted
 WAIT_MS = 60_000
+#: the page opens on the question: its panels compute the 2003-2017 history first
+OPEN_MS = 600_000
 
 
 # --------------------------------------------------------------------------- panel logic
@@ -121,6 +123,27 @@ def test_session_runs_an_insurgency_scenario_by_date_with_its_levers():
     assert session.layer == "members"
     session.step()
     assert session.tick == 11
+
+
+def test_question_sessions_open_at_the_branch_date_from_one_shared_history():
+    """The page's two panels: the post-Mosul branches open on 2017-07-10 (the last week
+    before it) from the model's own history, computed once for both; Reset goes back there;
+    a scenario that does not branch on that date opens at its start."""
+    a = Session("post-mosul-military-only", open_at="2017-07-10")
+    b = Session("post-mosul-inclusion", open_at="2017-07-10")
+    first = a.snapshot()
+    assert first.date == "2017-07-06" and b.snapshot().date == "2017-07-06"
+    assert a.run is not b.run and a.run.frame().equals(b.run.frame())
+    assert (first.levers["ground_forces"], b.snapshot().levers["ground_forces"]) == (0.8, 0.6)
+    assert b.snapshot().levers["inclusion_sunni_arab"] == 0.7
+    assert ">2003-03-20<" in first.chart_svg and ">2017-07-06<" in first.chart_svg
+    assert ">2010<" in first.chart_svg  # years between the first and the last date
+    a.step(2)
+    assert a.tick == first.tick + 2 and b.tick == first.tick
+    a.reset()
+    assert a.snapshot().date == "2017-07-06" and a.snapshot().map_png == first.map_png
+    assert a.load("iraq-2003-2020") and a.snapshot().date == "2003-03-20"
+    assert a.load("epstein-run-2") and a.tick == 0
 
 
 def test_an_insurgency_session_stops_at_the_scenario_end(tmp_path):
@@ -232,8 +255,8 @@ def _page(server: str, artifact: str, height: int) -> Iterator[Any]:
         ARTIFACTS.mkdir(exist_ok=True)
         try:
             page.goto(server)
-            page.wait_for_selector(".panel-A .tick")
-            page.wait_for_selector(".panel-B .tick")
+            page.wait_for_selector(".panel-A .tick", timeout=OPEN_MS)
+            page.wait_for_selector(".panel-B .tick", timeout=OPEN_MS)
             yield page
             page.screenshot(path=str(ARTIFACTS / f"{artifact}.png"), full_page=True)
         except Exception:
@@ -282,10 +305,14 @@ def _bad_value_then_step(page, panel: str, lever: str, value: str, message: str)
 def test_dashboard_in_headless_chromium(server: str):
     from playwright.sync_api import expect
 
-    with _page(server, "dashboard", 1500) as page:
+    with _page(server, "dashboard-epstein", 1500) as page:
         failed: list[str] = []
         page.on("requestfailed", lambda r: failed.append(r.url))
         a = page.locator(".panel-A")
+        b_start = _tick(page, "B")
+        _choose(page, "A", "epstein-run-2")
+        page.wait_for_function(
+            "() => document.querySelector('.panel-A .counts').innerText.includes('active')")
         assert _tick(page, "A") == 0 and _counts(page, "A")["active"] == 0
         map_before = a.locator("img.map").screenshot()
         chart_before = a.locator("polyline[data-series='active']").get_attribute("points")
@@ -316,7 +343,7 @@ def test_dashboard_in_headless_chromium(server: str):
         assert a.locator("img.map").screenshot() != map_before
         assert (a.locator("polyline[data-series='active']").get_attribute("points")
                 != chart_before)
-        assert _tick(page, "B") == 0
+        assert _tick(page, "B") == b_start
 
         # a bad value gets a message, not a crash, and the run goes on
         _bad_value_then_step(page, "A", "cop_density", "0.5",
@@ -324,33 +351,48 @@ def test_dashboard_in_headless_chromium(server: str):
         assert not failed, f"requests that failed (assets must be local): {failed}"
 
 
-def test_dashboard_runs_an_insurgency_scenario_in_headless_chromium(server: str):
-    """Panel B switches to an insurgency scenario (dates, theatre map, its levers), moves
-    the Sunni Arab inclusion slider, runs some weeks; the map and the chart change and a bad
-    value gets a message. Screenshot: test-artifacts/dashboard-insurgency.png."""
-    with _page(server, "dashboard-insurgency", 1700) as page:
-        b = page.locator(".panel-B")
-        b.locator(".scenario-select").click()
-        page.locator(".v-menu__content .v-list-item", has_text="post-mosul-inclusion").click()
-        page.wait_for_selector(".panel-B .date")
-        assert b.locator(".date").inner_text() == "2003-03-20"
-        assert _tick(page, "B") == 0 and _counts(page, "B")["members"] > 0
-        page.wait_for_selector(".panel-B polyline[data-series='members']", state="attached")
-        map_before = b.locator("img.map").screenshot()
-        chart_before = b.locator("polyline[data-series='members']").get_attribute("points")
+def _choose(page, panel: str, scenario: str) -> None:
+    page.locator(f".panel-{panel} .scenario-select").click()
+    page.locator(".v-menu__content .v-list-item", has_text=scenario).click()
 
-        # Sunni Arab inclusion to about 0.9 with the slider, then run some weeks
+
+def test_dashboard_opens_on_the_question_in_headless_chromium(server: str):
+    """The page opens on the article's question: panel A on post-mosul-military-only, panel
+    B on post-mosul-inclusion, both on the branch date with the Iraq theatre map, its legend,
+    dated charts and the levers; each runs a few weeks, B with Sunni Arab inclusion moved up
+    with its slider; the maps and the charts change, another map layer shows its scale, a
+    bad value gets a message. Screenshot: test-artifacts/dashboard.png."""
+    with _page(server, "dashboard", 2300) as page:
+        a, b = page.locator(".panel-A"), page.locator(".panel-B")
+        start = _tick(page, "A")
+        before = {}
+        for box, panel, name in ((a, "A", "post-mosul-military-only"),
+                                 (b, "B", "post-mosul-inclusion")):
+            assert name in box.locator(".scenario-select").inner_text()
+            assert box.locator(".date").inner_text() == "2017-07-06"  # the week before
+            assert _tick(page, panel) == start > 700 and _counts(page, panel)["members"] > 0
+            assert "Each 10 km cell this week:" in box.locator(".resurgence-legend").inner_text()
+            assert "held by the group" in box.locator(".resurgence-legend").inner_text()
+            chart = box.locator(".chart").inner_text()
+            assert "2003-03-20" in chart and "2017-07-06" in chart  # dates on the axis
+            assert box.locator(".lever-inclusion_sunni_arab").inner_text().startswith(
+                "inclusion of Sunni Arabs")
+            before[panel] = (box.locator("img.map").screenshot(),
+                             box.locator("polyline[data-series='members']")
+                             .get_attribute("points"))
+        assert float(a.locator(".input-ground_forces input").input_value()) == 0.8
+        assert float(b.locator(".input-ground_forces input").input_value()) == 0.6
+
+        # B: Sunni Arab inclusion to about 0.9 with the slider; then a few weeks in each
         _slide(page, "B", "inclusion_sunni_arab", 0.9, "v > 0.8")
-        _run_until(page, "B", 12)
-
-        # the date moved, the map and the chart changed, the lever held
-        assert b.locator(".date").inner_text() > "2003-06-01"
-        assert b.locator("img.map").screenshot() != map_before
-        assert (b.locator("polyline[data-series='members']").get_attribute("points")
-                != chart_before)
-        value = float(b.locator(".input-inclusion_sunni_arab input").input_value())
-        assert value > 0.8  # the timeline's 2003-05-16 exclusion did not undo the lever
-        assert _tick(page, "A") == 0  # the other panel did not move
+        _run_until(page, "A", start + 4)
+        _run_until(page, "B", start + 4)
+        for box, panel in ((a, "A"), (b, "B")):
+            assert box.locator(".date").inner_text() >= "2017-08-03"
+            assert box.locator("img.map").screenshot() != before[panel][0]
+            assert (box.locator("polyline[data-series='members']").get_attribute("points")
+                    != before[panel][1])
+        assert float(b.locator(".input-inclusion_sunni_arab input").input_value()) > 0.8
 
         # another layer of the map: members per cell, with its colour scale
         control_map = b.locator("img.map").screenshot()
@@ -362,5 +404,5 @@ def test_dashboard_runs_an_insurgency_scenario_in_headless_chromium(server: str)
         assert b.locator("img.map").screenshot() != control_map
 
         # a bad value: one message, and the run goes on
-        _bad_value_then_step(page, "B", "air_sorties", "6000", "levers.air_sorties = 6000.0: "
+        _bad_value_then_step(page, "A", "air_sorties", "6000", "levers.air_sorties = 6000.0: "
                              "Input should be less than or equal to 5000")

@@ -64,20 +64,30 @@ def proportion_interval(hits: int, n: int, level: float = 0.95) -> tuple[float, 
     return p, max(0.0, centre - half), min(1.0, centre + half)
 
 
+def outcome_intervals(name: str, per_seed: list[dict]) -> list[dict]:
+    """One row per numeric outcome of the per-seed rows of ``name``: the share (Wilson) or
+    mean (Student t) over seeds with its 95% interval; seeds and text outcomes are skipped,
+    missing values (None, NaN) left out."""
+    rows = []
+    for key in per_seed[0]:
+        values = [row[key] for row in per_seed]
+        present = [v for v in values if v is not None and not (isinstance(v, float)
+                                                               and math.isnan(v))]
+        if key == "seed" or not present or isinstance(present[0], str):
+            continue
+        if isinstance(present[0], bool | np.bool_):
+            est, lo, hi = proportion_interval(int(sum(present)), len(present))
+        else:
+            est, lo, hi = mean_interval([float(v) for v in present])
+        rows.append({"scenario": name, "outcome": key, "estimate": est, "low": lo,
+                     "high": hi, "seeds": len(present)})
+    return rows
+
+
 def compare(folders: list[ResultFolder], after: str | None = None) -> pd.DataFrame:
     """One row per folder and outcome: mean (or share) over seeds with a 95% interval."""
     rows = []
     for folder in folders:
         per_seed = [summarise(folder.scenario, df, after=after) for df in folder.runs]
-        for key in per_seed[0]:
-            values = [row[key] for row in per_seed]
-            present = [v for v in values if v is not None]
-            if key == "seed" or not present or isinstance(present[0], str):
-                continue
-            if isinstance(present[0], bool):
-                est, lo, hi = proportion_interval(sum(present), len(present))
-            else:
-                est, lo, hi = mean_interval([float(v) for v in present])
-            rows.append({"scenario": folder.name, "outcome": key, "estimate": est, "low": lo,
-                         "high": hi, "seeds": len(present)})
+        rows += outcome_intervals(folder.name, per_seed)
     return pd.DataFrame(rows)

@@ -16,11 +16,14 @@ import solara
 from solara.lab import use_task
 
 from resurgence.app.session import Session, scenario_names
+from resurgence.experiments.question import BRANCH
 from resurgence.scenario.catalog import DEFAULT
 from resurgence.viz.views import Legend, Lever
 
 #: pause between redraws while running: at most 10 frames per second per panel
 FRAME_SECONDS = 0.1
+#: the panels the page opens on: the article's question, force alone against inclusion
+QUESTION_PANELS = ("post-mosul-military-only", "post-mosul-inclusion")
 #: choices of ticks advanced per frame (run) or per click (step)
 TICKS_PER_STEP = [1, 5, 20, 100]
 
@@ -33,7 +36,10 @@ CSS = """
                   border: 1px solid #777; margin: 0 4px 0 10px; vertical-align: middle; }
 .resurgence-legend { font-size: 12px; }
 .resurgence-status { font-family: monospace; font-size: 14px; }
-.resurgence-lever { width: 100%; }
+.resurgence-lever { width: 100%; margin-top: 6px; }
+.resurgence-lever .lever-label { font-size: 13px; color: #444; }
+.resurgence-lever .v-input { margin-top: 0; padding-top: 0; }
+.lever-group { margin-top: 12px; font-size: 14px; }
 """
 
 
@@ -45,8 +51,14 @@ def _legend_html(session: Session) -> str:
         return (f'<span class="scale" style="background:linear-gradient(to right,'
                 f'{",".join(colours)})"></span> {html.escape(caption)}')
     legend: Legend = session.view.legend
-    return "".join(f'<span class="swatch" style="background:{c.colour}"></span>'
-                   f"{html.escape(c.label)}" for c in legend.categories)
+    scenario = getattr(session.view, "scenario", None)
+    if getattr(scenario, "model", "") == "insurgency":  # the theatre: who holds each cell
+        title = f"Each {scenario.insurgency.cell_km:g} km cell this week:"
+    else:
+        title = f"{legend.title.capitalize()}:"
+    return f'<b class="legend-title">{html.escape(title)}</b>' + "".join(
+        f'<span class="swatch" style="background:{c.colour}"></span>'
+        f"{html.escape(c.label)}" for c in legend.categories)
 
 
 def _advance(session: Session, ticks: int) -> None:
@@ -63,24 +75,35 @@ def LeverControl(session: Session, lever: Lever, value: float, on_change) -> Non
         session.set_lever(lever.name, v)
         on_change()
 
-    with solara.Row(classes=["resurgence-lever", f"lever-{lever.name}"],
-                    style="align-items:center"):
-        with solara.Div(style="flex: 3"):
-            if lever.integer:
-                solara.SliderInt(lever.label + unit, value=int(value), min=int(lever.low),
-                                 max=int(lever.high), step=int(lever.step), on_value=set_value)
-            else:
-                solara.SliderFloat(lever.label + unit, value=float(value), min=lever.low,
-                                   max=lever.high, step=lever.step, on_value=set_value)
-        with solara.Div(style="flex: 1"):
-            solara.InputFloat("value", value=float(value), on_value=set_value, dense=True,
-                              classes=[f"input-{lever.name}"])
+    # the name above, the slider and an unlabelled number field below it: no label of a
+    # field overlaps the row above, and every slider has the same length
+    with solara.Column(classes=["resurgence-lever", f"lever-{lever.name}"], gap="0px"):
+        solara.Text(lever.label + unit, classes=["lever-label"])
+        with solara.Row(style="align-items:center"):
+            with solara.Div(style="flex: 3"):
+                if lever.integer:
+                    solara.SliderInt("", value=int(value), min=int(lever.low),
+                                     max=int(lever.high), step=int(lever.step),
+                                     on_value=set_value)
+                else:
+                    solara.SliderFloat("", value=float(value), min=lever.low, max=lever.high,
+                                       step=lever.step, on_value=set_value)
+            with solara.Div(style="flex: 1"):
+                solara.InputFloat("", value=float(value), on_value=set_value, dense=True,
+                                  classes=[f"input-{lever.name}"])
+
+
+#: the levers the article argues about (military effort, borders, inclusion, services, the
+#: tribes), shown first; the model's other levers follow under their own heading
+ARTICLE_LEVERS = ("inclusion_sunni_arab", "services", "ground_forces", "air_sorties",
+                  "border_control", "tribal_engagement")
 
 
 @solara.component
-def RunPanel(label: str, default: str = DEFAULT) -> None:
-    """One run: scenario, seed, buttons, status, map, chart and levers."""
-    session: Session = solara.use_memo(lambda: Session(default), [])
+def RunPanel(label: str, default: str = DEFAULT, open_at: str | None = None) -> None:
+    """One run: scenario, seed, buttons, status, map, chart and levers (a scenario that
+    branches on ``open_at`` opens there, see :class:`Session`)."""
+    session: Session = solara.use_memo(lambda: Session(default, open_at=open_at), [])
     version = solara.use_reactive(0)
     running = solara.use_reactive(False)
     per_step = solara.use_reactive(1)
@@ -166,7 +189,18 @@ def RunPanel(label: str, default: str = DEFAULT) -> None:
         solara.HTML(tag="div", unsafe_innerHTML=_legend_html(session),
                     classes=["resurgence-legend"])
         solara.HTML(tag="div", unsafe_innerHTML=snap.chart_svg, classes=["chart"])
-        for lever in session.view.levers:
+        levers = list(session.view.levers)
+        first = [lv for name in ARTICLE_LEVERS for lv in levers if lv.name == name]
+        if first:
+            solara.HTML(tag="div", unsafe_innerHTML="<b>The article's levers</b>",
+                        classes=["lever-group"])
+        for lever in first:
+            LeverControl(session, lever, snap.levers[lever.name], refresh)
+        rest = [lv for lv in levers if lv not in first]
+        if first and rest:
+            solara.HTML(tag="div", unsafe_innerHTML="<b>Other levers</b>",
+                        classes=["lever-group"])
+        for lever in rest:
             LeverControl(session, lever, snap.levers[lever.name], refresh)
 
 
@@ -175,15 +209,15 @@ def Page() -> None:
     solara.Title("resurgence dashboard")
     solara.Style(CSS)
     solara.HTML(tag="p", unsafe_innerHTML=(  # not Markdown: it loads KaTeX from a CDN
-        "<b>Two runs side by side.</b> Pick a scenario and a seed, move the levers, then run, "
-        "pause, step or reset each run. Same scenario and seed give the same run until a "
-        "lever differs; the scenario's own timeline still applies at the ticks it names. "
-        "<br><b>Insurgency scenarios</b> (iraq-2003-2020, post-mosul-*) run on their own "
-        "theatre at full resolution (Iraq: 10 km cells, 100 people per agent), one tick a "
-        "week from the scenario's start date to its end; a lever you move holds from the next "
-        "week to the end, in place of the timeline's later values for that lever (Reset "
-        "brings the timeline back)."
+        "<b>After Mosul, which policy keeps the group down?</b> Both panels start from the "
+        f"model's own state on {BRANCH}, when Mosul was retaken (the 2003-2017 history, one "
+        "seed): <b>A</b> keeps military pressure only, <b>B</b> takes the article's way, "
+        "inclusion of Sunni Arabs with services and a normal military effort. Run them and "
+        "watch whether the group's territory comes back; move the levers to try other "
+        "policies. A lever you move holds from the next week to the end (Reset brings the "
+        "scenario back). Any other scenario, Epstein's among them, can be picked in a panel; "
+        "`resurgence question` runs the four post-Mosul policies over many seeds."
     ))
     with solara.Columns([1, 1]):
-        RunPanel("A")
-        RunPanel("B")
+        RunPanel("A", QUESTION_PANELS[0], open_at=BRANCH)
+        RunPanel("B", QUESTION_PANELS[1], open_at=BRANCH)

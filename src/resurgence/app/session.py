@@ -6,8 +6,10 @@ only wires widgets to this class, so everything here is testable without a brows
 from __future__ import annotations
 
 import functools
+import hashlib
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from resurgence.errors import UserInputError
 from resurgence.scenario.catalog import DEFAULT, bundled, resolve
@@ -50,8 +52,12 @@ class Session:
     :attr:`error` as one message, never raised to the UI. All methods are thread-safe (the run
     loop steps in a worker thread while buttons act from the server's)."""
 
-    def __init__(self, scenario: str = DEFAULT, seed: int | None = None):
+    def __init__(self, scenario: str = DEFAULT, seed: int | None = None,
+                 open_at: str | None = None):
         self.lock = threading.RLock()
+        #: a date (YYYY-MM-DD): scenarios that change policy on it (the post-Mosul branches
+        #: on 2017-07-10) open there, from the model's own state, instead of at their start
+        self.open_at = open_at
         self._snapshot: Snapshot | None = None
         self._version = 0
         self._error: str | None = None
@@ -83,9 +89,19 @@ class Session:
         with self.lock:
             if seed is not None:
                 self.seed = seed
-            self.run: LiveRun = self.view.start(self.seed, live=True)
+            self.run: LiveRun = self._opening()
             self.error = None
             self._changed()
+
+    def _opening(self) -> LiveRun:
+        """A new run at the tick the panel opens at: 0, or the last week before
+        :attr:`open_at` if the scenario branches there (its history computed once per seed and
+        shared by every panel that opens there, :func:`history_until`)."""
+        scenario = self.view.scenario
+        tick = opening_tick(scenario, self.open_at)
+        if tick is None:
+            return self.view.start(self.seed, live=True)
+        return history_until(scenario, self.seed, tick).branch(scenario)
 
     @property
     def last_tick(self) -> int | None:
@@ -213,3 +229,45 @@ class Session:
     def _changed(self) -> None:
         self._snapshot = None
         self._version += 1
+
+
+def opening_tick(scenario: Any, date: str | None) -> int | None:
+    """The last week before ``date`` if ``scenario`` is dated and its timeline changes policy
+    on ``date`` (a branch of a history, like the post-Mosul scenarios); None otherwise."""
+    from resurgence.experiments.question import branch_tick
+
+    if date is None or getattr(scenario, "start", None) is None:
+        return None
+    if not any(str(entry.date) == date for entry in scenario.timeline):
+        return None
+    tick = branch_tick(scenario, date)
+    return tick if tick > 0 else None
+
+
+_HISTORY_LOCK = threading.Lock()
+
+
+def history_until(scenario: Any, seed: int, tick: int) -> Any:
+    """A run of ``scenario`` with ``seed`` stepped to ``tick``, to branch from (do not step
+    it). Runs that agree on the mechanisms and on every lever up to ``tick`` are the same run,
+    so they share one: the two post-Mosul panels compute their 2003-2017 history once."""
+    schedule = scenario.schedule()
+    blob = scenario.model_dump_json(include={"model", "insurgency", "start", "tick_days"})
+    digest = hashlib.sha256(blob.encode())
+    for name in sorted(schedule):
+        digest.update(name.encode() + schedule[name][:tick + 1].tobytes())
+    key = (digest.hexdigest(), seed, tick)
+    with _HISTORY_LOCK:
+        if key not in _HISTORIES:
+            from resurgence.models.insurgency import InsurgencyRun
+
+            run = InsurgencyRun(scenario, seed)
+            for _ in range(tick):
+                run.step()
+            if len(_HISTORIES) >= 4:  # a few seeds' worth; oldest out
+                _HISTORIES.pop(next(iter(_HISTORIES)))
+            _HISTORIES[key] = run
+        return _HISTORIES[key]
+
+
+_HISTORIES: dict[tuple[str, int, int], Any] = {}

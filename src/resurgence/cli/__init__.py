@@ -6,6 +6,7 @@ from __future__ import annotations
 
 # isort: off
 # each module registers its commands; this is the order of --help
+from resurgence.cli import question  # noqa: F401
 from resurgence.cli import run  # noqa: F401
 from resurgence.cli import compare  # noqa: F401
 from resurgence.cli import scenarios  # noqa: F401

@@ -36,7 +36,9 @@ app = typer.Typer(
     help=(
         "Simulate how an insurgent group survives territorial defeat.\n\n"
         "resurgence runs agent-based models of civil violence from scenario files (TOML). "
-        "Start with Epstein's civil violence model, the core of the insurgency model:\n\n"
+        "Start with the question the tool exists for, then Epstein's civil violence model, "
+        "the core of the insurgency model:\n\n"
+        "  resurgence question                       # after Mosul: which policy? 4 seeds\n\n"
         "  resurgence scenarios                      # what ships with the package\n\n"
         "  resurgence run                            # Epstein Run 2, 4 seeds -> results/\n\n"
         "  resurgence run epstein-run-4 --seeds 10   # a legitimacy shock, 10 seeds\n\n"

@@ -226,6 +226,10 @@ def free_length(base: dict[str, Any], changes: Iterable[str]) -> dict[str, Any]:
 
 def _read_extended(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     data = read_toml(path, ScenarioError)
+    if not data:  # an empty file would otherwise run the defaults (Epstein's) without a word
+        raise ScenarioError(path, [Problem("(contents)", "", "the file holds no settings "
+                                           "(empty, blank or only comments); a scenario sets "
+                                           "at least `model` or `extends`")])
     base_name = data.pop("extends", None)
     if base_name is None:
         return data

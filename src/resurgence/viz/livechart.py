@@ -71,15 +71,45 @@ def svg_chart(frame: pd.DataFrame, panels: Sequence[Panel], title: str = "",
                        f'y2="{ly}" stroke="{s.colour}" stroke-width="2"{dash}/>')
             out.append(f'<text x="{left + plot_w + 28}" y="{ly + 3}">{e(s.label)}</text>')
     axis_y = height - bottom + 14
-    if "date" in frame:  # calendar runs: the first and the last date
+    if "date" in frame:  # calendar runs: the first and the last date, years between
         first, last = (str(pd.Timestamp(frame["date"].iloc[i]).date()) for i in (0, -1))
-        axis = "date"
+        axis = ""
+        out += _year_marks(frame, ticks, t_max, left, plot_w, height - bottom, axis_y)
     else:
         first, last, axis = "0", str(int(t_max)), "tick"
     out.append(f'<text x="{left}" y="{axis_y}" fill="#555">{first}</text>')
     out.append(f'<text x="{left + plot_w}" y="{axis_y}" text-anchor="end" fill="#555">'
                f"{last}</text>")
-    out.append(f'<text x="{left + plot_w / 2}" y="{axis_y}" text-anchor="middle" '
-               f'fill="#555">{axis}</text>')
+    if axis:
+        out.append(f'<text x="{left + plot_w / 2}" y="{axis_y}" text-anchor="middle" '
+                   f'fill="#555">{axis}</text>')
     out.append("</svg>")
     return "".join(out)
+
+
+#: at most this many year labels on a dated chart's axis
+MAX_YEARS = 8
+#: no year label closer than this (px) to the first or last date, which are labelled in full
+END_GAP = 80
+
+
+def _year_marks(frame: pd.DataFrame, ticks: np.ndarray, t_max: float, left: float,
+                plot_w: float, axis_top: float, axis_y: float) -> list[str]:
+    """A tick mark and a label at the first week of every year (every 2nd, 5th... year on
+    long runs, at most :data:`MAX_YEARS`), below the last panel. O(ticks)."""
+    years = pd.DatetimeIndex(frame["date"]).year.to_numpy()
+    starts = np.flatnonzero(years[1:] != years[:-1]) + 1
+    if len(starts) == 0:
+        return []
+    every = next(n for n in (1, 2, 5, 10, 20, 50, 100, 10**9)
+                 if len(starts) / n <= MAX_YEARS)
+    out = []
+    for i in starts:
+        year, x = int(years[i]), left + ticks[i] / t_max * plot_w
+        if year % every or x < left + END_GAP or x > left + plot_w - END_GAP:
+            continue
+        out.append(f'<line x1="{x:.1f}" y1="{axis_top}" x2="{x:.1f}" y2="{axis_top + 4}" '
+                   'stroke="#999"/>')
+        out.append(f'<text class="year" x="{x:.1f}" y="{axis_y}" text-anchor="middle" '
+                   f'fill="#555">{year}</text>')
+    return out

@@ -296,9 +296,11 @@ def _map_ticks(r: Results) -> list[int]:
     return sorted(ticks)
 
 
-def _theatre_maps_section(r: Results, label: str, dates: Sequence[dt.date]) -> str:
+def _theatre_maps_section(r: Results, label: str, dates: Sequence[dt.date],
+                          layers: Sequence[str] | None = None) -> str:
     """Maps of an insurgency folder's first seed from its saved snapshots, one figure per
-    layer, at the default dates and ``dates`` (each at the nearest snapshot)."""
+    layer (``layers``, default all), at the default dates and ``dates`` (each at the nearest
+    snapshot)."""
     from resurgence.viz.theatre_maps import LAYERS, default_indices, plot_layer
 
     seed = r.seeds[0]
@@ -312,7 +314,7 @@ def _theatre_maps_section(r: Results, label: str, dates: Sequence[dt.date]) -> s
     indices = default_indices(snaps)
     indices = sorted(set(indices) | {snaps.nearest_date(date) for date in dates})
     parts = [f"<h3>{_e(label)}</h3>"]
-    for layer in LAYERS:
+    for layer in layers or LAYERS:
         fig = plot_layer(snaps, indices, layer, f"{r.title}, seed {seed}: {_LAYER_TITLES[layer]}")
         parts.append(_img(figure_bytes(fig, dpi=90), f"{layer} maps of {label}"))
     step = int(round(float(np.median(np.diff(snaps.ticks))))) if len(snaps) > 2 else 0
@@ -330,9 +332,10 @@ _LAYER_TITLES = {"control": "control of the theatre",
                  "attacks": "sleeper attacks since the previous snapshot"}
 
 
-def _maps_section(r: Results, label: str, dates: Sequence[dt.date] = ()) -> str:
+def _maps_section(r: Results, label: str, dates: Sequence[dt.date] = (),
+                  layers: Sequence[str] | None = None) -> str:
     if r.model == "insurgency":
-        return _theatre_maps_section(r, label, dates)
+        return _theatre_maps_section(r, label, dates, layers)
     if r.scenario is None:
         return (f"<h3>{_e(label)}</h3><p class='note'>No maps: the folder has no run.json, "
                 "so the run cannot be replayed.</p>")
@@ -376,9 +379,12 @@ def _provenance(results: Sequence[Results], labels: Sequence[str]) -> str:
 
 def build_report(results: Sequence[Results], title: str | None = None,
                  question: str | None = None, maps: bool = True,
-                 map_dates: Sequence[dt.date] = (), after: str | None = None) -> str:
+                 map_dates: Sequence[dt.date] = (), after: str | None = None,
+                 lead: str | None = None, map_layers: Sequence[str] | None = None) -> str:
     """The report as one HTML string (figures embedded). ``map_dates``: more dates to map
-    (insurgency folders); ``after``: count resurgence only after this date (YYYY-MM-DD)."""
+    (insurgency folders); ``after``: count resurgence only after this date (YYYY-MM-DD);
+    ``lead``: an HTML section shown as the answer, under the question (trusted markup);
+    ``map_layers``: the insurgency map layers to draw (default: all of them)."""
     if not results:
         raise ValueError("no results to report")
     labels = _labels(results)
@@ -399,6 +405,7 @@ def build_report(results: Sequence[Results], title: str | None = None,
         f"<p class='meta'>Written {now} by resurgence {_e(__version__)} from "
         f"{len(results)} result folder{'s' if len(results) > 1 else ''}.</p>",
         "<h2>Question</h2>", f"<p class='question'>{_e(question)}</p>",
+        *(["<h2>Answer</h2>", lead] if lead else []),
         "<h2>Settings</h2>", _settings_table(results, labels),
         "<h2>Outcomes</h2>", _outcome_table(outcomes, values, labels, views[0].outcome_note),
         _img(figure_bytes(plot_outcomes(values, outcomes, "Outcomes per run")),
@@ -417,7 +424,7 @@ def build_report(results: Sequence[Results], title: str | None = None,
                           f"observables of {label}"))
     if maps:
         parts.append("<h2>Maps</h2>")
-        parts.extend(_maps_section(r, label, map_dates)
+        parts.extend(_maps_section(r, label, map_dates, map_layers)
                      for r, label in zip(results, labels, strict=True))
     parts += [
         "<h2>Provenance</h2>", _provenance(results, labels),
@@ -431,10 +438,11 @@ def build_report(results: Sequence[Results], title: str | None = None,
 
 def write_report(folders: Sequence[str | Path], out: Path, title: str | None = None,
                  question: str | None = None, maps: bool = True,
-                 map_dates: Sequence[dt.date] = (), after: str | None = None) -> Path:
+                 map_dates: Sequence[dt.date] = (), after: str | None = None,
+                 lead: str | None = None, map_layers: Sequence[str] | None = None) -> Path:
     """Load the result folders, build the report and write it to ``out`` atomically."""
     results = [load_results(f) for f in folders]
     page = build_report(results, title=title, question=question, maps=maps,
-                        map_dates=map_dates, after=after)
+                        map_dates=map_dates, after=after, lead=lead, map_layers=map_layers)
     atomic_write_bytes(out, page.encode("utf-8"))
     return out
