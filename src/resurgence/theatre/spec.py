@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from resurgence.errors import MISSING, Problem
+from resurgence.scenario.params import Params
 from resurgence.theatre.model import PLACE_KINDS, TheatreError
 
 MAX_PROBLEMS = 20  # problems listed per file before the rest are summarised
@@ -24,7 +25,7 @@ SHARE_TOLERANCE = 0.01  # identity-group shares of a governorate must sum to 1 w
 
 
 # --------------------------------------------------------------------------- the TOML spec
-class _Strict(BaseModel):
+class _Strict(Params):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -98,7 +99,7 @@ class TheatreSpec(_Strict):
 
     name: str = Field(min_length=1)
     description: str = ""
-    cell_km: float = Field(5.0, ge=1.0, le=50.0, description="cell side in km")
+    cell_km: float = Field(5.0, ge=1.0, le=100.0, description="cell side in km")
     groups: list[str] = Field(min_length=1, description="identity groups; CSV has <group>_share")
     files: FilesSpec
     terrain: TerrainSpec = TerrainSpec()
