@@ -95,10 +95,13 @@ def run(
                      "scenario's)."),
     ] = None,
     out: Annotated[
-        Path | None,
-        typer.Option("--out", help="Output folder (default: results/<scenario name>)."),
+        str | None,
+        typer.Option("--out", help="Output folder (default: results/<scenario name>). A "
+                     "folder of the same scenario is resumed: only seeds not yet there run."),
     ] = None,
     csv: Annotated[bool, typer.Option("--csv", help="Also write CSV next to Parquet.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace the results of another "
+                                        "scenario in --out (refused without it).")] = False,
 ) -> None:
     """Run a scenario over several seeds; write one Parquet file of per-tick observables per
     seed, a plot (plot.png) and print a summary.
@@ -112,70 +115,75 @@ def run(
     casualties, sympathisers, legitimacy per group), and maps-seed-<N>.npz its maps at a few
     dates. The same seed gives the same result, bit for bit.
     """
+    from resurgence.api import check
+    from resurgence.store import run_folder
+
     loaded = resolve(scenario)
     if ticks is not None:
         loaded = loaded.with_overrides(ticks=ticks)
+    check(loaded)
     stem = Path(scenario).stem
-    folder = out if out is not None else Path("results") / stem
-    if folder.exists() and not folder.is_dir():
-        raise UserInputError("--out", [Problem("--out", str(folder), "must be a folder, "
-                                               "not an existing file")])
+    folder = run_folder.out_folder(out, Path("results") / stem)
     first = loaded.seed if seed is None else seed
     seed_list = list(range(first, first + seeds))
 
-    runs = []
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=console, transient=not console.is_terminal
-                  ) as progress:
-        task = progress.add_task(f"{stem}", total=len(seed_list) * loaded.ticks)
-        for s in seed_list:
-            frames = {}
-            if loaded.model == "insurgency":  # per governorate, and maps for reports
-                from resurgence.viz.snapshots import MAPS_FILE, run_with_maps
+    with run_folder.folder_lock(folder, "another `resurgence run` writes in this folder",
+                                remove=True):
+        done = run_folder.claim(folder, loaded.digest(), loaded.name or stem, force=force)
+        run_folder.write_manifest(folder, loaded, done, __version__)
+        todo = [s for s in seed_list if s not in done]
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                      MofNCompleteColumn(), TimeRemainingColumn(), console=console,
+                      transient=not console.is_terminal) as progress:
+            task = progress.add_task(f"{stem}", total=len(todo) * loaded.ticks)
+            for s in todo:
+                _run_seed(loaded, s, folder, csv, lambda _t: progress.advance(task))
+                done.append(s)
+                run_folder.write_manifest(folder, loaded, sorted(done), __version__)
+        if done and len(todo) < len(seed_list):
+            console.print(f"{folder}: {len(seed_list) - len(todo)} of the seeds were done "
+                          f"before; ran {len(todo)}", highlight=False)
+        runs = {s: run_folder.read_frame(folder / f"seed-{s}.parquet") for s in sorted(done)}
+        if csv:  # seeds done before without CSV
+            for s, df in runs.items():
+                if not (folder / f"seed-{s}.csv").exists():
+                    write_frame(df, folder / f"seed-{s}.csv")
 
-                done, snaps = run_with_maps(loaded, seed=s,
-                                            on_tick=lambda _t: progress.advance(task))
-                df = done.frame()
-                frames[GOVERNORATES_FILE.format(seed=s)] = done.governorate_frame()
-                snaps.save(folder / MAPS_FILE.format(seed=s))
-            else:
-                df = simulate(loaded, seed=s, on_tick=lambda _t: progress.advance(task))
-            frames[f"seed-{s}"] = df
-            runs.append(df)
-            for name, frame in frames.items():
-                write_frame(frame, folder / f"{name}.parquet")
-                if csv:
-                    write_frame(frame, folder / f"{name}.csv")
+        from resurgence.viz.plots import plot_runs
+        from resurgence.viz.views import has_view, view_for
 
-    from resurgence.viz.plots import plot_runs
-    from resurgence.viz.views import has_view, view_for
+        fig = plot_runs(list(runs.values()), loaded.name or stem,
+                        view=view_for(loaded) if has_view(loaded) else None)
+        import io
 
-    fig = plot_runs(runs, loaded.name or stem,
-                    view=view_for(loaded) if has_view(loaded) else None)
-    import io
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=120)
-    atomic_write_bytes(folder / "plot.png", buf.getvalue())
-    _write_manifest(folder, loaded, seed_list)
-    _print_summary(loaded.name or stem, [summarise(loaded, df) for df in runs])
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=120)
+        atomic_write_bytes(folder / "plot.png", buf.getvalue())
+    _print_summary(loaded.name or stem, [summarise(loaded, runs[s]) for s in seed_list])
     maps = (", governorates-seed-*.parquet, maps-seed-*.npz" if loaded.model == "insurgency"
             else "")
     out_console.print(f"results: {folder}/ (seed-*.parquet{maps}, plot.png, run.json)")
 
 
-def _write_manifest(folder: Path, scenario: Scenario, seeds: list[int]) -> None:
-    """run.json: what produced the folder (read by `resurgence report` for provenance)."""
-    import json
+def _run_seed(loaded: Scenario, seed: int, folder: Path, csv: bool,
+              on_tick: Callable[[int], None]) -> None:
+    """Run one seed and write its files, ``seed-<N>.parquet`` last (a seed is done when it
+    exists)."""
+    frames = {}
+    if loaded.model == "insurgency":  # per governorate, and maps for reports
+        from resurgence.viz.snapshots import MAPS_FILE, run_with_maps
 
-    manifest = {
-        "resurgence": __version__,
-        "scenario": {"name": scenario.name, "file": scenario.source,
-                     "digest": scenario.digest(), "content": scenario.model_dump(mode="json")},
-        "seeds": seeds,
-        "ticks": scenario.ticks,
-    }
-    atomic_write_bytes(folder / "run.json", json.dumps(manifest, indent=2).encode())
+        done, snaps = run_with_maps(loaded, seed=seed, on_tick=on_tick)
+        df = done.frame()
+        frames[GOVERNORATES_FILE.format(seed=seed)] = done.governorate_frame()
+        snaps.save(folder / MAPS_FILE.format(seed=seed))
+    else:
+        df = simulate(loaded, seed=seed, on_tick=on_tick)
+    frames[f"seed-{seed}"] = df
+    for name, frame in frames.items():
+        if csv:
+            write_frame(frame, folder / f"{name}.csv")
+        write_frame(frame, folder / f"{name}.parquet")
 
 
 @app.command(name="compare")

@@ -64,7 +64,7 @@ def _progress() -> Progress:
 @user_errors
 def sweep(
     experiment: Annotated[Path, typer.Argument(help="Experiment file (.toml).")],
-    out: Annotated[Path | None, typer.Option(
+    out: Annotated[str | None, typer.Option(
         "--out", help="Results folder (default: results/<experiment file name>).")] = None,
     workers: Workers = None,
     scheduler: Scheduler = None,
@@ -74,6 +74,8 @@ def sweep(
     jobs: Annotated[int, typer.Option("--jobs", min=1, help="Batch jobs for --cluster.")] = 1,
     retries: Annotated[int, typer.Option(
         "--retries", min=0, max=100, help="Retries of a run whose worker died.")] = 3,
+    yes: Annotated[bool, typer.Option(
+        "--yes", help="Run a design of more than 100,000 runs (refused without it).")] = False,
 ) -> None:
     """Run every run of an experiment: design points x policies x replications.
 
@@ -93,11 +95,10 @@ def sweep(
     if scheduler and cluster:
         raise UserInputError("--cluster", [Problem("--cluster", cluster,
                                                    "give --scheduler or --cluster, not both")])
+    from resurgence.store.run_folder import out_folder
+
     exp = Experiment.load(experiment)
-    folder = out if out is not None else Path("results") / experiment.stem
-    if folder.exists() and not folder.is_dir():
-        raise UserInputError("--out", [Problem("--out", str(folder),
-                                               "must be a folder, not an existing file")])
+    folder = out_folder(out, Path("results") / experiment.stem, create=False)
     with _progress() as progress:
         task = progress.add_task(exp.name or experiment.stem, total=None, failed=0, retried=0)
 
@@ -111,7 +112,7 @@ def sweep(
 
         report = run_sweep(exp, folder, workers=workers, scheduler=scheduler, cluster=cluster,
                            jobs=jobs if cluster else None, retries=retries, on_start=start,
-                           on_progress=step)
+                           on_progress=step, confirmed=yes)
     out_console.print(
         f"{report.planned} runs: {report.done_before} done before, {report.ran} ran, "
         f"{len(report.failed)} failed, {report.retried} retried, {report.seconds:.1f} s",
@@ -146,13 +147,7 @@ def results(
     plan = load_plan(folder)
     catalog = Catalog(folder, read_only=True)
     if query is not None:
-        import duckdb
-
-        try:
-            df = catalog.query(query)
-        except duckdb.Error as exc:
-            raise UserInputError("--query", [Problem("--query", query, str(exc).strip())]
-                                 ) from None
+        df = catalog.user_query(query)
         if csv:
             print(df.to_csv(index=False), end="")
         else:
