@@ -30,15 +30,16 @@ class Params(BaseModel):
     def _no_bool_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
         items = value if isinstance(value, list | tuple) else (value,)
         if any(isinstance(v, bool) for v in items) and info.field_name is not None:
-            if not _takes_bool(cls.model_fields[info.field_name].annotation):
+            annotation = cls.model_fields[info.field_name].annotation
+            if _mentions(annotation, (int, float)) and not _mentions(annotation, (bool, Any)):
                 raise PydanticCustomError("bool_number",
                                           "Input should be a number, not true or false")
         return value
 
 
-def _takes_bool(annotation: Any) -> bool:
-    """Whether a field's type accepts a bool anywhere in it (a bool field, a union with bool,
-    a list of scalars that includes bool, ...)."""
-    if annotation is bool or annotation is Any:
+def _mentions(annotation: Any, kinds: tuple[Any, ...]) -> bool:
+    """Whether a field's type is one of ``kinds`` or has one inside (a union, a tuple's
+    items, a list of scalars, ...)."""
+    if any(annotation is kind for kind in kinds):
         return True
-    return any(_takes_bool(arg) for arg in typing.get_args(annotation))
+    return any(_mentions(arg, kinds) for arg in typing.get_args(annotation))
