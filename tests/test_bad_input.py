@@ -265,6 +265,25 @@ def test_a_read_only_out_is_refused_before_any_simulation(tmp_path: Path):
     assert "--out" in output
 
 
+@pytest.mark.parametrize("args", [
+    ["compare", "E", "--out", "afile/cmp.csv"],
+    ["report", "E", "--out", "afile/report.html"],
+    ["animate", "s.toml", "--out", "afile/run.gif"],
+    ["calibrate", "s.toml", "target.csv", "--param", "epstein.legitimacy=0.5:0.9",
+     "--samples", "200", "--out", "afile/cal"],
+])
+def test_every_out_below_a_file_is_refused_before_the_work(tmp_path: Path, args: list[str]):
+    small(tmp_path)
+    assert cli("run", "s.toml", "--seeds", "1", "--out", "E", cwd=tmp_path)[0] == 0
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "target.csv").write_text("outcome,value\nmean_active_share,0.1\n")
+    before = listing(tmp_path)
+    code, output = cli(*args, cwd=tmp_path)
+    one_error(code, output)
+    assert "--out" in output and "afile is a file" in output
+    assert listing(tmp_path) == before
+
+
 def test_an_out_with_missing_parents_is_created(tmp_path: Path):
     small(tmp_path)
     code, output = cli("run", "s.toml", "--seeds", "1", "--out", "a/b/c", cwd=tmp_path)

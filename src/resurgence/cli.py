@@ -216,11 +216,12 @@ def compare_cmd(
       --after 2017-07-10
     """
     from resurgence.compare import compare, load_folder
+    from resurgence.store.run_folder import out_file
     from resurgence.viz.plots import figure_bytes, plot_comparison
 
+    target = out_file(out if out is not None else Path("compare.csv"))
     folders = [load_folder(path) for path in results]
     table = compare(folders, after=after)
-    target = out if out is not None else Path("compare.csv")
     write_frame(table, target.with_suffix(".csv"))
     view = Table(title="comparison (mean over seeds, 95% interval)")
     for column in ("outcome", *[f.name for f in folders]):
@@ -337,12 +338,11 @@ def report(
       resurgence report results/post-mosul-military-only results/post-mosul-inclusion
       --after 2017-07-10 --map-dates 2014-06-10 --out post-mosul.html
     """
+    from resurgence.store.run_folder import out_file
     from resurgence.viz.report import write_report
     from resurgence.viz.snapshots import parse_dates
 
-    if out.is_dir():
-        raise UserInputError("--out", [Problem("--out", str(out), "must be a file, not a "
-                                               "folder")])
+    out_file(out)
     dates = parse_dates(map_dates)
     if after is not None:
         parse_dates(after, "--after")
@@ -394,7 +394,9 @@ def animate(
     loaded = resolve(scenario)
     if ticks is not None:
         loaded = loaded.with_overrides(ticks=ticks)
-    target = out if out is not None else Path(f"{Path(scenario).stem}.gif")
+    from resurgence.store.run_folder import out_file
+
+    target = out_file(out if out is not None else Path(f"{Path(scenario).stem}.gif"))
     if target.suffix.lower() not in (".gif", ".mp4"):
         raise UserInputError("--out", [Problem("--out", str(target), "must end in .gif or "
                                                ".mp4")])

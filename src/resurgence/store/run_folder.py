@@ -53,28 +53,42 @@ def out_folder(out: str | Path | None, default: Path, key: str = "--out",
     if out is not None and not str(out).strip():
         raise UserInputError(key, [Problem(key, str(out), "an empty path: give a folder")])
     folder = Path(out).expanduser() if out is not None else default
-
-    def refuse(allowed: str) -> UserInputError:
-        return UserInputError(key, [Problem(key, str(folder), allowed)])
-
-    above = folder
-    for above in (folder, *folder.parents):
-        if above.exists():
-            if not above.is_dir():
-                raise refuse("must be a folder, not an existing file" if above == folder
-                             else f"cannot be made: {above} is a file, not a folder")
-            break
-    if not os.access(above, os.W_OK | os.X_OK):
-        raise refuse(f"cannot be written: no permission to write in {above}")
-    if create:
+    blocked = _blocked(folder)
+    if blocked is None and create:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             fd, probe = tempfile.mkstemp(prefix=".probe.", suffix=".tmp", dir=folder)
             os.close(fd)
             os.unlink(probe)
         except OSError as exc:
-            raise refuse(f"cannot be written: {exc.strerror or exc}") from None
+            blocked = f"cannot be written: {exc.strerror or exc}"
+    if blocked is not None:
+        raise UserInputError(key, [Problem(key, str(folder), blocked)])
     return folder
+
+
+def out_file(path: Path, key: str = "--out") -> Path:
+    """A file a command will write: refused before any work if it is a folder, or if its
+    folder cannot be made or written (nothing is created)."""
+    blocked = ("must be a file, not a folder" if path.is_dir()
+               else _blocked(path.parent, given=False))
+    if blocked is not None:
+        raise UserInputError(key, [Problem(key, str(path), blocked)])
+    return path
+
+
+def _blocked(folder: Path, given: bool = True) -> str | None:
+    """Why ``folder`` cannot be made (with its parents) and written, or None; ``given``: the
+    user named this folder (not the folder of a file they named)."""
+    for above in (folder, *folder.parents):
+        if above.exists():
+            if not above.is_dir():
+                return ("must be a folder, not an existing file" if above == folder and given
+                        else f"cannot be made: {above} is a file, not a folder")
+            if not os.access(above, os.W_OK | os.X_OK):
+                return f"cannot be written: no permission to write in {above}"
+            return None
+    return None
 
 
 @contextlib.contextmanager
