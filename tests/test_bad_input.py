@@ -243,6 +243,27 @@ def test_a_sweep_on_a_scenario_with_an_unknown_theatre_exits_2_while_planning(tm
     assert not (tmp_path / "res").exists()
 
 
+def test_a_user_error_raised_by_the_workers_stops_the_sweep_with_its_message(tmp_path: Path):
+    """A mistake planning cannot see (here the theatre's file goes away once planning loaded
+    it) reaches the parent whole and stops the sweep: no retries, no restarted pools."""
+    import shutil
+
+    from resurgence.experiments import sweep
+    from test_theatre import _write
+
+    (tmp_path / "land").mkdir()
+    _write(tmp_path / "land")
+    (tmp_path / "s.toml").write_text(
+        INSURGENCY.replace("cell_km = 50", "cell_km = 10") + 'theatre = "land"\n')
+    (tmp_path / "exp.toml").write_text('scenario = "s.toml"\n[levers]\n'
+                                       '"levers.services" = [0.2, 0.8]\n')
+    exp = Experiment.load(tmp_path / "exp.toml")
+    with pytest.raises(TheatreError) as err:
+        sweep(exp, tmp_path / "res", workers=1, retries=3,
+              on_start=lambda *_: shutil.rmtree(tmp_path / "land"))
+    assert "theatre" in err.value.message and "land" in err.value.message
+
+
 # ------------------------------------------------------------------ 5. unwritable --out
 @pytest.mark.parametrize("out", ["afile/sub", "afile/sub/deeper"])
 def test_an_out_below_a_file_is_refused_before_any_simulation(tmp_path: Path, out: str):
