@@ -170,36 +170,37 @@ def sweep(
     try:
         plan = make_plan(experiment)
         check_resources(plan)
-    except BaseException:
+        with folder_lock(folder):
+            write_plan(plan, folder)
+            remove_partial_files(folder)
+            catalog = Catalog(folder)
+            present = catalog.reconcile()
+            provenance = {"experiment": experiment.name or Path(experiment.source).stem,
+                          "package_version": __version__, "git_commit": git_commit()}
+            tasks = tasks_of(plan, folder, provenance)
+            todo = [rid for rid in tasks if rid not in present]
+            report = SweepReport(folder=folder, planned=len(tasks),
+                                 done_before=len(tasks) - len(todo))
+            if todo:
+                pool = pool or Pool(workers=workers, scheduler=scheduler, cluster=cluster,
+                                    jobs=jobs)
+            report.executor = pool.describe if pool else "nothing to run"
+            if on_start:
+                on_start(report.planned, report.done_before, report.executor)
+            try:
+                if todo:
+                    assert pool is not None
+                    _drive(pool, tasks, todo, catalog, report, retries, on_progress)
+            finally:
+                if own and pool is not None:  # its last runs written before the catalog
+                    pool.close()
+                    pool = None
+                catalog.reconcile()
+            report.seconds = time.perf_counter() - clock
+            return report
+    finally:
         if own and pool is not None:
             pool.close()
-        raise
-    with folder_lock(folder):
-        write_plan(plan, folder)
-        remove_partial_files(folder)
-        catalog = Catalog(folder)
-        present = catalog.reconcile()
-        provenance = {"experiment": experiment.name or Path(experiment.source).stem,
-                      "package_version": __version__, "git_commit": git_commit()}
-        tasks = tasks_of(plan, folder, provenance)
-        todo = [rid for rid in tasks if rid not in present]
-        report = SweepReport(folder=folder, planned=len(tasks),
-                             done_before=len(tasks) - len(todo))
-        if todo:
-            pool = pool or Pool(workers=workers, scheduler=scheduler, cluster=cluster, jobs=jobs)
-        report.executor = pool.describe if pool else "nothing to run"
-        if on_start:
-            on_start(report.planned, report.done_before, report.executor)
-        try:
-            if todo:
-                assert pool is not None
-                _drive(pool, tasks, todo, catalog, report, retries, on_progress)
-        finally:
-            if own and pool is not None:
-                pool.close()
-            catalog.reconcile()
-        report.seconds = time.perf_counter() - clock
-        return report
 
 
 def _drive(pool: Pool, tasks: dict[str, RunTask], todo: list[str], catalog: Catalog,
