@@ -221,8 +221,12 @@ def _read_spec(path: Path) -> TheatreSpec:
 def _problems(exc: ValidationError) -> list[Problem]:
     problems = []
     for err in exc.errors():
-        key = ".".join(str(p) for p in err["loc"]) or "(theatre)"
+        loc = [str(p) for p in err["loc"]]
         value: Any = MISSING if err["type"] == "missing" else err.get("input", MISSING)
+        if err["type"] == "keyed":  # a check over a table that names its key
+            loc.append((err.get("ctx") or {})["key"])
+            value = (err.get("ctx") or {})["value"]
+        key = ".".join(loc) or "(theatre)"
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = "unknown key" + _allowed_keys(err["loc"])
