@@ -81,7 +81,7 @@ def test_session_offers_only_scenarios_it_can_show_and_explains_others():
     assert [lv.name for lv in session.view.levers][:2] == ["legitimacy", "legitimacy_green"]
     assert "green" in session.snapshot().counts
     assert not session.load("no-such-scenario")
-    assert "no-such-scenario: scenario = 'no-such-scenario'" in session.error
+    assert "scenario = 'no-such-scenario': not one the dashboard offers" in session.error
     assert session.name == "epstein-run-7"  # the panel keeps its run
 
 

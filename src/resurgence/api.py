@@ -46,4 +46,32 @@ def simulate_governorates(
     return insurgency.run_once(scenario, seed, ticks, on_tick).governorate_frame()
 
 
-__all__ = ["simulate", "simulate_governorates", "summarise"]
+def check(scenario: Scenario) -> None:
+    """Check what a scenario needs beyond its own file, before any run starts: an insurgency
+    scenario's theatre loads at its cell size (built once and cached, so the run that follows
+    pays nothing more). A theatre that cannot be found, or that builds at its own cell size
+    but not at the scenario's ``cell_km``, raises :class:`~resurgence.errors.ScenarioError`
+    naming the scenario's key; a mistake inside a user's theatre files raises their own
+    :class:`~resurgence.theatre.TheatreError`."""
+    if scenario.model != "insurgency":
+        return
+    from resurgence.theatre import TheatreError, load_theatre
+
+    cfg = scenario.insurgency
+    try:
+        load_theatre(cfg.theatre, cfg.cell_km)
+    except TheatreError as exc:
+        if exc.problems[0].key == "theatre":
+            key, value, allowed = "insurgency.theatre", cfg.theatre, exc.problems[0].allowed
+        else:
+            try:
+                load_theatre(cfg.theatre)  # at its own cell size: is it the scenario's?
+            except TheatreError:
+                raise exc from None  # a mistake in the theatre's files: they are named
+            key, value = "insurgency.cell_km", cfg.cell_km
+            allowed = (f"the theatre {cfg.theatre!r} cannot be built at this cell size: "
+                       f"{exc.message}")
+        raise ScenarioError(scenario.source, [Problem(key, value, allowed)]) from None
+
+
+__all__ = ["check", "simulate", "simulate_governorates", "summarise"]

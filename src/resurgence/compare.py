@@ -3,7 +3,6 @@ confidence intervals over seeds."""
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,19 +25,22 @@ class ResultFolder:
 
 
 def load_folder(path: Path) -> ResultFolder:
-    """Read ``run.json`` and every ``seed-*.parquet`` of a folder written by ``resurgence run``."""
-    manifest = path / "run.json"
+    """Read ``run.json`` and every ``seed-*.parquet`` of a folder written by ``resurgence run``;
+    a folder that is not one, or a broken file in it, raises :class:`UserInputError`."""
+    from resurgence.store.run_folder import MANIFEST, done_seeds, read_frame, read_manifest
+
     if not path.is_dir():
         raise UserInputError(path, [Problem("folder", str(path), "no such folder")])
-    if not manifest.exists():
-        raise UserInputError(path, [Problem("run.json", str(manifest), "missing: not a folder "
-                                            "written by `resurgence run`")])
-    content = json.loads(manifest.read_text())["scenario"]
-    scenario = Scenario.from_dict(content["content"], source=str(manifest))
-    files = sorted(path.glob("seed-*.parquet"), key=lambda p: int(p.stem.split("-")[1]))
-    if not files:
+    manifest = read_manifest(path)
+    if manifest is None:
+        raise UserInputError(path, [Problem(MANIFEST, str(path / MANIFEST), "missing: not a "
+                                            "folder written by `resurgence run`")])
+    scenario = Scenario.from_dict(manifest["scenario"]["content"], source=str(path / MANIFEST))
+    seeds = done_seeds(path)
+    if not seeds:
         raise UserInputError(path, [Problem("seed-*.parquet", str(path), "no result files")])
-    return ResultFolder(path.name, scenario, [pd.read_parquet(f) for f in files])
+    return ResultFolder(path.name, scenario,
+                        [read_frame(path / f"seed-{s}.parquet") for s in seeds])
 
 
 def mean_interval(values: list[float], level: float = 0.95) -> tuple[float, float, float]:
@@ -85,7 +87,14 @@ def outcome_intervals(name: str, per_seed: list[dict]) -> list[dict]:
 
 
 def compare(folders: list[ResultFolder], after: str | None = None) -> pd.DataFrame:
-    """One row per folder and outcome: mean (or share) over seeds with a 95% interval."""
+    """One row per folder and outcome: mean (or share) over seeds with a 95% interval.
+    Folders of different models have different outcomes: comparing them raises
+    :class:`UserInputError`."""
+    models = {f.scenario.model for f in folders}
+    if len(models) > 1:
+        found = ", ".join(f"{f.name} ({f.scenario.model})" for f in folders)
+        raise UserInputError("RESULTS", [Problem(
+            "RESULTS", found, "folders of one model only: their outcomes differ")])
     rows = []
     for folder in folders:
         per_seed = [summarise(folder.scenario, df, after=after) for df in folder.runs]

@@ -23,8 +23,17 @@ class Problem:
         return f"{source}: {self.key} = {value}: {self.allowed}"
 
 
-_MISSING = object()
-MISSING = _MISSING
+class _Missing:
+    """The value of a key the user left out (one object, kept through pickling)."""
+
+    def __repr__(self) -> str:
+        return "(missing)"
+
+    def __reduce__(self) -> str:
+        return "MISSING"  # pickled by name: unpickles as this module's MISSING
+
+
+_MISSING = MISSING = _Missing()
 
 
 class UserInputError(Exception):
@@ -38,6 +47,11 @@ class UserInputError(Exception):
     @property
     def message(self) -> str:
         return "\n".join(p.render(self.source) for p in self.problems)
+
+    def __reduce__(self) -> tuple[type[UserInputError], tuple[str, list[Problem]]]:
+        # rebuilt from (source, problems), not from the message: a mistake found in a sweep's
+        # worker process reaches the parent whole
+        return type(self), (self.source, self.problems)
 
 
 class ScenarioError(UserInputError):

@@ -63,13 +63,23 @@ class Session:
         self._error: str | None = None
         self.closed = False
         self.name = ""
-        if not self.load(scenario, seed):
+        if not self._load(scenario, seed):
             raise ValueError(self.error)
 
     # ------------------------------------------------------------------ actions
     def load(self, scenario: str, seed: int | None = None) -> bool:
-        """Switch to a scenario (bundled name or file) at tick 0; False (and a message) if it
-        cannot be loaded."""
+        """Switch to one of the catalogued scenarios (:func:`scenario_names`) at tick 0; False
+        (and a message) for any other name. What the page sends is never read as a path: a
+        crafted widget message cannot make the server read a file."""
+        if scenario not in scenario_names():
+            self.error = (f"scenario = {scenario!r}: not one the dashboard offers (allowed: "
+                          + ", ".join(scenario_names()) + ")")
+            return False
+        return self._load(scenario, seed)
+
+    def _load(self, scenario: str, seed: int | None = None) -> bool:
+        """Switch to a scenario (bundled name or file, from Python) at tick 0; False (and a
+        message) if it cannot be loaded."""
         try:
             loaded = resolve(scenario)
             view = view_for(loaded)

@@ -56,7 +56,9 @@ def animate(
     loaded = resolve(scenario)
     if ticks is not None:
         loaded = loaded.with_overrides(ticks=ticks)
-    target = out if out is not None else Path(f"{Path(scenario).stem}.gif")
+    from resurgence.store.run_folder import out_file
+
+    target = out_file(out if out is not None else Path(f"{Path(scenario).stem}.gif"))
     if target.suffix.lower() not in (".gif", ".mp4"):
         raise UserInputError("--out", [Problem("--out", str(target), "must end in .gif or "
                                                ".mp4")])

@@ -72,7 +72,10 @@ def calibrate(
         loaded = loaded.with_overrides(ticks=ticks)
     goal = load_target(target, loaded.model)
     params = parse_params(param, loaded)
-    folder = out if out is not None else Path("results") / f"calibrate-{Path(scenario).stem}"
+    from resurgence.store.run_folder import out_folder
+
+    folder = out_folder(out, Path("results") / f"calibrate-{Path(scenario).stem}",
+                        create=False)
     total = samples + refine
     with Pool(workers=workers, scheduler=scheduler) as pool, sweep_progress() as progress:
         task = progress.add_task("calibrate", total=total, failed=0, retried=0)

@@ -42,11 +42,12 @@ def compare_cmd(
       --after 2017-07-10
     """
     from resurgence.compare import compare, load_folder
+    from resurgence.store.run_folder import out_file
     from resurgence.viz.plots import figure_bytes, plot_comparison
 
+    target = out_file(out if out is not None else Path("compare.csv"))
     folders = [load_folder(path) for path in results]
     table = compare(folders, after=after)
-    target = out if out is not None else Path("compare.csv")
     write_frame(table, target.with_suffix(".csv"))
     view = Table(title="comparison (mean over seeds, 95% interval)")
     for column in ("outcome", *[f.name for f in folders]):

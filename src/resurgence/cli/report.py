@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from resurgence.cli.app import app, out_console, user_errors
-from resurgence.errors import Problem, UserInputError
 
 
 @app.command()
@@ -59,12 +58,11 @@ def report(
       resurgence report results/post-mosul-military-only results/post-mosul-inclusion
       --after 2017-07-10 --map-dates 2014-06-10 --out post-mosul.html
     """
+    from resurgence.store.run_folder import out_file
     from resurgence.viz.report import write_report
     from resurgence.viz.snapshots import parse_dates
 
-    if out.is_dir():
-        raise UserInputError("--out", [Problem("--out", str(out), "must be a file, not a "
-                                               "folder")])
+    out_file(out)
     dates = parse_dates(map_dates)
     if after is not None:
         parse_dates(after, "--after")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -12,10 +12,11 @@ from rich.table import Table
 from resurgence import __version__
 from resurgence.analysis import summarise
 from resurgence.cli.app import app, console, fmt, out_console, user_errors
-from resurgence.errors import Problem, UserInputError
-from resurgence.scenario import Scenario
 from resurgence.scenario.catalog import DEFAULT, resolve
 from resurgence.store import atomic_write_bytes, write_frame
+
+if TYPE_CHECKING:
+    from resurgence.experiments.ensemble import Member
 
 #: the per-governorate series of one insurgency seed, in a result folder (.parquet, .csv)
 GOVERNORATES_FILE = "governorates-seed-{seed}"
@@ -42,10 +43,13 @@ def run(
                      "scenario's)."),
     ] = None,
     out: Annotated[
-        Path | None,
-        typer.Option("--out", help="Output folder (default: results/<scenario name>)."),
+        str | None,
+        typer.Option("--out", help="Output folder (default: results/<scenario name>). A "
+                     "folder of the same scenario is resumed: only seeds not yet there run."),
     ] = None,
     csv: Annotated[bool, typer.Option("--csv", help="Also write CSV next to Parquet.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace the results of another "
+                                        "scenario in --out (refused without it).")] = False,
 ) -> None:
     """Run a scenario over several seeds; write one Parquet file of per-tick observables per
     seed, a plot (plot.png) and print a summary.
@@ -59,65 +63,71 @@ def run(
     casualties, sympathisers, legitimacy per group), and maps-seed-<N>.npz its maps at a few
     dates. The same seed gives the same result, bit for bit.
     """
+    from resurgence.api import check
+    from resurgence.store import run_folder
+
     loaded = resolve(scenario)
     if ticks is not None:
         loaded = loaded.with_overrides(ticks=ticks)
+    check(loaded)
     stem = Path(scenario).stem
-    folder = out if out is not None else Path("results") / stem
-    if folder.exists() and not folder.is_dir():
-        raise UserInputError("--out", [Problem("--out", str(folder), "must be a folder, "
-                                               "not an existing file")])
+    folder = run_folder.out_folder(out, Path("results") / stem)
     first = loaded.seed if seed is None else seed
     seed_list = list(range(first, first + seeds))
 
     from resurgence.experiments.ensemble import Ensemble, GovernorateSeries
     from resurgence.viz.plots import figure_bytes, plot_runs
     from resurgence.viz.registry import has_view, view_for
-    from resurgence.viz.snapshots import MAPS_FILE, map_recorder
+    from resurgence.viz.snapshots import map_recorder
 
     observers = ({"governorates": GovernorateSeries, "maps": map_recorder(loaded)}
                  if loaded.model == "insurgency" else {})  # per governorate; maps for reports
-    runs = []
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=console, transient=not console.is_terminal
-                  ) as progress:
-        task = progress.add_task(f"{stem}", total=len(seed_list) * loaded.ticks)
-        for member in Ensemble(loaded, seed_list).members(
-                observers, on_tick=lambda _t: progress.advance(task)):
-            s, df = member.seed, member.frame
-            frames = {f"seed-{s}": df}
-            if "governorates" in member.observed:
-                frames[GOVERNORATES_FILE.format(seed=s)] = member.observed["governorates"]
-            if "maps" in member.observed:
-                member.observed["maps"].save(folder / MAPS_FILE.format(seed=s))
-            runs.append(df)
-            for name, frame in frames.items():
-                write_frame(frame, folder / f"{name}.parquet")
-                if csv:
-                    write_frame(frame, folder / f"{name}.csv")
-
-    fig = plot_runs(runs, loaded.name or stem,
-                    view=view_for(loaded) if has_view(loaded) else None)
-    atomic_write_bytes(folder / "plot.png", figure_bytes(fig, dpi=120))
-    _write_manifest(folder, loaded, seed_list)
-    _print_summary(loaded.name or stem, [summarise(loaded, df) for df in runs])
+    with run_folder.folder_lock(folder, "another `resurgence run` writes in this folder",
+                                remove=True):
+        done = run_folder.claim(folder, loaded.digest(), loaded.name or stem, force=force)
+        run_folder.write_manifest(folder, loaded, done, __version__)
+        todo = [s for s in seed_list if s not in done]
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                      MofNCompleteColumn(), TimeRemainingColumn(), console=console,
+                      transient=not console.is_terminal) as progress:
+            task = progress.add_task(f"{stem}", total=len(todo) * loaded.ticks)
+            for member in Ensemble(loaded, todo).members(
+                    observers, on_tick=lambda _t: progress.advance(task)):
+                _write_seed(member, folder, csv)
+                done.append(member.seed)
+                run_folder.write_manifest(folder, loaded, sorted(done), __version__)
+        if done and len(todo) < len(seed_list):
+            console.print(f"{folder}: {len(seed_list) - len(todo)} of the seeds were done "
+                          f"before; ran {len(todo)}", highlight=False)
+        runs = {s: run_folder.read_frame(folder / f"seed-{s}.parquet") for s in sorted(done)}
+        if csv:  # seeds done before without CSV
+            for s, df in runs.items():
+                if not (folder / f"seed-{s}.csv").exists():
+                    write_frame(df, folder / f"seed-{s}.csv")
+        fig = plot_runs(list(runs.values()), loaded.name or stem,
+                        view=view_for(loaded) if has_view(loaded) else None)
+        atomic_write_bytes(folder / "plot.png", figure_bytes(fig, dpi=120))
+    _print_summary(loaded.name or stem, [summarise(loaded, runs[s]) for s in seed_list])
     maps = (", governorates-seed-*.parquet, maps-seed-*.npz" if loaded.model == "insurgency"
             else "")
     out_console.print(f"results: {folder}/ (seed-*.parquet{maps}, plot.png, run.json)")
 
 
-def _write_manifest(folder: Path, scenario: Scenario, seeds: list[int]) -> None:
-    """run.json: what produced the folder (read by `resurgence report` for provenance)."""
-    import json
+def _write_seed(member: Member, folder: Path, csv: bool) -> None:
+    """Write one seed's files, ``seed-<N>.parquet`` last (a seed is done when it exists)."""
+    from resurgence.viz.snapshots import MAPS_FILE
 
-    manifest = {
-        "resurgence": __version__,
-        "scenario": {"name": scenario.name, "file": scenario.source,
-                     "digest": scenario.digest(), "content": scenario.model_dump(mode="json")},
-        "seeds": seeds,
-        "ticks": scenario.ticks,
-    }
-    atomic_write_bytes(folder / "run.json", json.dumps(manifest, indent=2).encode())
+    s = member.seed
+    frames = {}
+    if "governorates" in member.observed:
+        frames[GOVERNORATES_FILE.format(seed=s)] = member.observed["governorates"]
+    if "maps" in member.observed:
+        member.observed["maps"].save(folder / MAPS_FILE.format(seed=s))
+    frames[f"seed-{s}"] = member.frame
+    for name, frame in frames.items():
+        if csv:
+            write_frame(frame, folder / f"{name}.csv")
+        write_frame(frame, folder / f"{name}.parquet")
 
 
 #: a run's summary has a row per seed below this many outcomes; from it on (the insurgency's

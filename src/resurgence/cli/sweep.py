@@ -25,7 +25,7 @@ from resurgence.errors import Problem, UserInputError
 @user_errors
 def sweep(
     experiment: Annotated[Path, typer.Argument(help="Experiment file (.toml).")],
-    out: Annotated[Path | None, typer.Option(
+    out: Annotated[str | None, typer.Option(
         "--out", help="Results folder (default: results/<experiment file name>).")] = None,
     workers: Workers = None,
     scheduler: Scheduler = None,
@@ -35,6 +35,8 @@ def sweep(
     jobs: Annotated[int, typer.Option("--jobs", min=1, help="Batch jobs for --cluster.")] = 1,
     retries: Annotated[int, typer.Option(
         "--retries", min=0, max=100, help="Retries of a run whose worker died.")] = 3,
+    yes: Annotated[bool, typer.Option(
+        "--yes", help="Run a design of more than 100,000 runs (refused without it).")] = False,
 ) -> None:
     """Run every run of an experiment: design points x policies x replications.
 
@@ -54,11 +56,10 @@ def sweep(
     if scheduler and cluster:
         raise UserInputError("--cluster", [Problem("--cluster", cluster,
                                                    "give --scheduler or --cluster, not both")])
+    from resurgence.store.run_folder import out_folder
+
     exp = Experiment.load(experiment)
-    folder = out if out is not None else Path("results") / experiment.stem
-    if folder.exists() and not folder.is_dir():
-        raise UserInputError("--out", [Problem("--out", str(folder),
-                                               "must be a folder, not an existing file")])
+    folder = out_folder(out, Path("results") / experiment.stem, create=False)
     with sweep_progress() as progress:
         task = progress.add_task(exp.name or experiment.stem, total=None, failed=0, retried=0)
 
@@ -72,7 +73,7 @@ def sweep(
 
         report = run_sweep(exp, folder, workers=workers, scheduler=scheduler, cluster=cluster,
                            jobs=jobs if cluster else None, retries=retries, on_start=start,
-                           on_progress=step)
+                           on_progress=step, confirmed=yes)
     out_console.print(
         f"{report.planned} runs: {report.done_before} done before, {report.ran} ran, "
         f"{len(report.failed)} failed, {report.retried} retried, {report.seconds:.1f} s",
@@ -107,13 +108,7 @@ def results(
     plan = load_plan(folder)
     catalog = Catalog(folder, read_only=True)
     if query is not None:
-        import duckdb
-
-        try:
-            df = catalog.query(query)
-        except duckdb.Error as exc:
-            raise UserInputError("--query", [Problem("--query", query, str(exc).strip())]
-                                 ) from None
+        df = catalog.user_query(query)
         if csv:
             print(df.to_csv(index=False), end="")
         else:

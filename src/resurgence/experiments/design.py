@@ -63,6 +63,55 @@ def problem_of(experiment: Experiment) -> dict[str, Any]:
     return {"num_vars": len(names), "names": names, "bounds": bounds, "dists": dists}
 
 
+#: a sweep of more runs than this needs ``--yes`` (``confirmed``); of more than MAX_RUNS it is
+#: refused: its design table alone would not fit in memory
+CONFIRM_RUNS, MAX_RUNS = 100_000, 10_000_000
+
+
+def count_runs(experiment: Experiment) -> int:
+    """How many runs the plan of ``experiment`` has (points x policies x replications),
+    computed from the design without sampling it. O(uncertainties + levers)."""
+    design, uncs = experiment.design, experiment.uncertainties
+    d = len(uncs)
+    if not uncs:
+        points = 1
+    elif design.kind == "full_factorial":
+        points = 1
+        base = experiment.base_dict()
+        for key, unc in uncs.items():
+            if unc.values is not None:
+                points *= len(unc.values)
+            elif key_kind(key, base) == "int":  # the grid rounded to distinct whole numbers
+                points *= len(np.unique(np.round(np.linspace(unc.low, unc.high,  # type: ignore[arg-type]
+                                                             design.levels))))
+            else:
+                points *= design.levels
+    elif design.kind == "latin_hypercube":
+        points = design.samples
+    elif design.kind == "sobol":
+        points = design.samples * ((2 * d + 2) if design.second_order else (d + 2))
+    else:
+        points = design.samples * (d + 1)
+    policies = 1
+    for options in experiment.levers.values():
+        policies *= len(options)
+    return points * policies * experiment.replications
+
+
+def check_size(experiment: Experiment, confirmed: bool = False) -> int:
+    """The number of runs, checked against :data:`MAX_RUNS` and (unless ``confirmed``)
+    :data:`CONFIRM_RUNS`; too many raises :class:`ExperimentError`."""
+    runs = count_runs(experiment)
+    if runs > MAX_RUNS or (runs > CONFIRM_RUNS and not confirmed):
+        rule = (f"at most {MAX_RUNS:,} runs in one sweep; make the design smaller (fewer "
+                "levels or samples, fewer policies or replications)" if runs > MAX_RUNS else
+                f"more than {CONFIRM_RUNS:,} runs: give --yes to run them all, or make the "
+                "design smaller")
+        raise ExperimentError(experiment.source, [Problem(
+            "design", f"{runs:,} runs", rule)])
+    return runs
+
+
 def sample(experiment: Experiment) -> np.ndarray:
     """The design matrix, one row per point, one column per uncertainty (SALib samplers)."""
     design, problem = experiment.design, problem_of(experiment)

@@ -52,6 +52,11 @@ class Pool:
         self.executor: Executor = self._open()
 
     def _open(self) -> Executor:
+        if self.cluster is not None and self.cluster not in CLUSTERS:
+            raise UserInputError("--cluster", [Problem(
+                "--cluster", self.cluster, " or ".join(CLUSTERS))])
+        if self.scheduler is not None and self.client is None:
+            _reachable(self.scheduler)
         if self.scheduler is None and self.cluster is None:
             n = self.workers or os.cpu_count() or 1
             return ProcessPoolExecutor(max_workers=n, mp_context=_context(),
@@ -116,6 +121,37 @@ class Pool:
         self.close()
 
 
+#: --cluster kinds: dask-jobqueue's class for each
+CLUSTERS = {"slurm": "SLURMCluster", "pbs": "PBSCluster"}
+
+
+def _reachable(address: str) -> None:
+    """Refuse at once a scheduler address that is malformed or where nothing listens (Dask
+    itself waits its whole timeout); other protocols than tcp are left to Dask."""
+    from urllib.parse import urlsplit
+
+    def refuse(why: str) -> UserInputError:
+        return UserInputError("--scheduler", [Problem("--scheduler", address, why)])
+
+    text = address if "://" in address else f"tcp://{address}"
+    parts = urlsplit(text)
+    if parts.scheme != "tcp":
+        return
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:  # a port that is not a number
+        host = port = None
+    if not host or port is None or parts.path not in ("", "/"):
+        raise refuse("an address such as tcp://10.0.0.5:8786 (host and port)")
+    import socket
+
+    try:
+        socket.create_connection((host, port), timeout=10).close()
+    except OSError as exc:
+        raise refuse(f"no Dask scheduler answers there ({exc.strerror or exc}); start one with "
+                     "`dask scheduler` and workers with `dask worker ADDRESS`") from None
+
+
 def _jobqueue_cluster(kind: str, jobs: int) -> Any:
     """A dask-jobqueue cluster (SLURM or PBS) with ``jobs`` jobs, configured by dask config."""
     try:
@@ -124,9 +160,6 @@ def _jobqueue_cluster(kind: str, jobs: int) -> Any:
         raise UserInputError("--cluster", [Problem(
             "--cluster", kind, "needs dask-jobqueue: pip install dask-jobqueue "
             "(then configure ~/.config/dask/jobqueue.yaml)")]) from None
-    classes = {"slurm": "SLURMCluster", "pbs": "PBSCluster"}
-    if kind not in classes:
-        raise UserInputError("--cluster", [Problem("--cluster", kind, "slurm or pbs")])
-    cluster = getattr(dask_jobqueue, classes[kind])()
+    cluster = getattr(dask_jobqueue, CLUSTERS[kind])()
     cluster.scale(jobs=jobs)
     return cluster

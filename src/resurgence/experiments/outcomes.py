@@ -99,9 +99,12 @@ def check_outcome(name: str, model: str = "epstein") -> str | None:
         return ("unknown outcome (allowed: " + ", ".join(NAMED) + "; or <stat>_<column> with "
                 "stat in " + ", ".join(STATS) + " and column in "
                 + ", ".join(COLUMNS_I + COLUMNS_II) + ")")
-    if name in INSURGENCY_SUMMARY or (stat in STATS and column.isidentifier()):
+    if name in INSURGENCY_SUMMARY or (stat in STATS and column.isidentifier()
+                                      and name not in NAMED):
         return None
-    return ("unknown outcome of an insurgency run (allowed: " + ", ".join(INSURGENCY_SUMMARY)
+    epstein = " (an outcome of Epstein's model)" if name in NAMED else ""
+    return (f"unknown outcome of an insurgency run{epstein} (allowed: "
+            + ", ".join(INSURGENCY_SUMMARY)
             + "; or <stat>_<column> with stat in " + ", ".join(STATS)
             + " and a column of the run's frame, e.g. max_territory_km2)")
 

@@ -32,6 +32,7 @@ from resurgence.scenario import Scenario
 from resurgence.scenario.catalog import bundled
 from resurgence.scenario.epstein import EPSTEIN_TIMELINE_KEYS
 from resurgence.scenario.model import free_length
+from resurgence.scenario.params import Params
 
 
 class ExperimentError(UserInputError):
@@ -52,7 +53,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
 Scalar = bool | int | float | str
 
 
-class Uncertainty(BaseModel):
+class Uncertainty(Params):
     """A range, a distribution or a list of values for one scenario key."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -118,7 +119,7 @@ class Uncertainty(BaseModel):
         return "lognorm", [self.mean, self.sd]  # type: ignore[list-item]
 
 
-class Design(BaseModel):
+class Design(Params):
     """How the uncertainties are sampled (SALib's samplers)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -143,7 +144,7 @@ class Design(BaseModel):
         return self
 
 
-class Outcomes(BaseModel):
+class Outcomes(Params):
     """What each run keeps: named reductions of its per-tick frame (and the frame itself)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -167,7 +168,7 @@ class Outcomes(BaseModel):
 LeverOptions = list[Scalar] | dict[str, dict[str, Any]]
 
 
-class Experiment(BaseModel):
+class Experiment(Params):
     """A base scenario, what varies around it, how it is sampled and what is kept."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

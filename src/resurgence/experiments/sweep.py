@@ -11,13 +11,11 @@ as failed and tried again by the next sweep.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
-import os
 import subprocess
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,10 +23,11 @@ from typing import Any
 
 from resurgence import __version__
 from resurgence.errors import Problem, UserInputError
-from resurgence.experiments.design import Plan, make_plan
+from resurgence.experiments.design import Plan, check_size, make_plan
 from resurgence.experiments.executors import Pool, is_retryable
 from resurgence.experiments.spec import Experiment
 from resurgence.experiments.worker import RunTask, execute
+from resurgence.store import run_folder
 from resurgence.store.catalog import (
     PLAN,
     Catalog,
@@ -83,20 +82,25 @@ def git_commit() -> str | None:
         return None
 
 
-@contextlib.contextmanager
-def folder_lock(folder: Path) -> Iterator[None]:
+def folder_lock(folder: Path) -> contextlib.AbstractContextManager[None]:
     """Hold ``folder/.lock`` (released by the OS if the process dies)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise UserInputError("--out", [Problem("--out", str(folder),
-                                 "another sweep is running in this folder")]) from None
-        yield
-    finally:
-        os.close(fd)
+    return run_folder.folder_lock(folder, "another sweep is running in this folder")
+
+
+def check_resources(plan: Plan) -> None:
+    """Load every theatre the plan's runs need (once per theatre and cell size), so that a
+    scenario naming an unknown theatre is reported while planning, not by every worker."""
+    from resurgence.api import check
+    from resurgence.scenario import Scenario
+
+    seen = set()
+    for data in plan.scenarios.values():
+        if data.get("model") != "insurgency":
+            continue
+        key = (data["insurgency"]["theatre"], data["insurgency"]["cell_km"])
+        if key not in seen:
+            seen.add(key)
+            check(Scenario.from_dict(data, source=plan.experiment.base.source))
 
 
 def write_plan(plan: Plan, folder: Path) -> None:
@@ -147,43 +151,56 @@ def sweep(
     on_progress: Callable[[Progress], None] | None = None,
     on_start: Callable[[int, int, str], None] | None = None,
     pool: Pool | None = None,
+    confirmed: bool = False,
 ) -> SweepReport:
     """Run every run of ``experiment`` not yet in ``folder``; see the module docstring.
 
     ``on_start(total, done_before, executor)`` is called once, ``on_progress`` after each run.
     A ``pool`` given is used (and not closed); otherwise one is opened from ``workers``,
-    ``scheduler`` or ``cluster``/``jobs``.
+    ``scheduler`` or ``cluster``/``jobs``. Before anything is written: the design's size is
+    checked (more than ``CONFIRM_RUNS`` runs need ``confirmed``), a Dask scheduler or cluster
+    is reached, every run's scenario is validated and its theatre loaded.
     """
     clock = time.perf_counter()
     folder = Path(folder)
-    plan = make_plan(experiment)
-    with folder_lock(folder):
-        write_plan(plan, folder)
-        remove_partial_files(folder)
-        catalog = Catalog(folder)
-        present = catalog.reconcile()
-        provenance = {"experiment": experiment.name or Path(experiment.source).stem,
-                      "package_version": __version__, "git_commit": git_commit()}
-        tasks = tasks_of(plan, folder, provenance)
-        todo = [rid for rid in tasks if rid not in present]
-        report = SweepReport(folder=folder, planned=len(tasks),
-                             done_before=len(tasks) - len(todo))
-        own = pool is None
-        if todo:
-            pool = pool or Pool(workers=workers, scheduler=scheduler, cluster=cluster, jobs=jobs)
-        report.executor = pool.describe if pool else "nothing to run"
-        if on_start:
-            on_start(report.planned, report.done_before, report.executor)
-        try:
+    check_size(experiment, confirmed)
+    own = pool is None
+    if own and (scheduler is not None or cluster is not None):  # a mistake writes nothing
+        pool = Pool(workers=workers, scheduler=scheduler, cluster=cluster, jobs=jobs)
+    try:
+        plan = make_plan(experiment)
+        check_resources(plan)
+        with folder_lock(folder):
+            write_plan(plan, folder)
+            remove_partial_files(folder)
+            catalog = Catalog(folder)
+            present = catalog.reconcile()
+            provenance = {"experiment": experiment.name or Path(experiment.source).stem,
+                          "package_version": __version__, "git_commit": git_commit()}
+            tasks = tasks_of(plan, folder, provenance)
+            todo = [rid for rid in tasks if rid not in present]
+            report = SweepReport(folder=folder, planned=len(tasks),
+                                 done_before=len(tasks) - len(todo))
             if todo:
-                assert pool is not None
-                _drive(pool, tasks, todo, catalog, report, retries, on_progress)
-        finally:
-            if own and pool is not None:
-                pool.close()
-            catalog.reconcile()
-        report.seconds = time.perf_counter() - clock
-        return report
+                pool = pool or Pool(workers=workers, scheduler=scheduler, cluster=cluster,
+                                    jobs=jobs)
+            report.executor = pool.describe if pool else "nothing to run"
+            if on_start:
+                on_start(report.planned, report.done_before, report.executor)
+            try:
+                if todo:
+                    assert pool is not None
+                    _drive(pool, tasks, todo, catalog, report, retries, on_progress)
+            finally:
+                if own and pool is not None:  # its last runs written before the catalog
+                    pool.close()
+                    pool = None
+                catalog.reconcile()
+            report.seconds = time.perf_counter() - clock
+            return report
+    finally:
+        if own and pool is not None:
+            pool.close()
 
 
 def _drive(pool: Pool, tasks: dict[str, RunTask], todo: list[str], catalog: Catalog,
@@ -224,6 +241,8 @@ def _drive(pool: Pool, tasks: dict[str, RunTask], todo: list[str], catalog: Cata
                     batch.append(fut.result())
                     report.ran += 1
                 except BaseException as exc:  # noqa: BLE001 - classified below
+                    if isinstance(exc, UserInputError):  # the same mistake in every run
+                        raise
                     if is_retryable(exc) and attempts[rid] <= retries:
                         report.retried += 1
                         queue.append(rid)
@@ -262,4 +281,11 @@ def load_plan(folder: Path) -> dict[str, Any]:
     if not path.exists():
         raise UserInputError(str(folder), [Problem(
             "DIR", str(folder), "not a results folder of `resurgence sweep` (no plan.json)")])
-    return json.loads(path.read_text())
+    try:
+        plan = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(plan, dict):
+            raise ValueError("not a table")
+    except (OSError, ValueError) as exc:
+        raise UserInputError(path, [Problem("file", PLAN, "is not a plan written by "
+                                            f"`resurgence sweep`: {exc}")]) from None
+    return plan

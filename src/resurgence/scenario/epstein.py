@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from resurgence.errors import keyed_error
+from resurgence.scenario.params import Params
 
 Variant = Literal["netlogo", "mesa", "paper"]
 
 
-class EpsteinConfig(BaseModel):
+class EpsteinConfig(Params):
     """Model I (citizens and cops) or Model II (two ethnic groups and peacekeepers)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

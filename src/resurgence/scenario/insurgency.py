@@ -8,12 +8,14 @@ calibration of ``docs/calibration.md``.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from resurgence.scenario.params import Params, Share
 
 GROUPS = ("sunni_arab", "shia_arab", "kurd", "other")
 
 
-class Levers(BaseModel):
+class Levers(Params):
     """Policy levers, each a number in [0, 1] unless stated (DESIGN §2.5)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -50,7 +52,7 @@ class Levers(BaseModel):
 LEVER_KEYS = frozenset(Levers.model_fields)
 
 
-class InsurgencyConfig(BaseModel):
+class InsurgencyConfig(Params):
     """Mechanism parameters (symbols as in docs/model.md, Part II)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -70,7 +72,7 @@ class InsurgencyConfig(BaseModel):
     deterrence_scale: float = Field(20.0, gt=0, le=1e6, description="d: security personnel "
                                     "per (1 + fighters) in vision that make one unit of "
                                     "deterrence")
-    affinity: tuple[float, float, float, float] = Field(
+    affinity: tuple[Share, Share, Share, Share] = Field(
         (1.0, 0.05, 0.03, 0.3), description="a_g: propensity of each group to back the "
         "group (Sunni Arab, Shia Arab, Kurd, other)")
     recruit_rate: float = Field(0.06, ge=0, le=100, description="rho: recruits per 100 "
@@ -123,7 +125,7 @@ class InsurgencyConfig(BaseModel):
     shock_size: float = Field(0.3, ge=0, le=1, description="legitimacy lost by the excluded "
                               "group for a sectarian_shock lever rise of 1")
     # combat (Kress & Szechtman 2009: detection from terrain and intelligence)
-    detection: tuple[float, float, float, float, float] = Field(
+    detection: tuple[Share, Share, Share, Share, Share] = Field(
         (0.5, 0.4, 0.25, 0.04, 0.15), description="p_terrain by terrain: urban, river, "
         "steppe, desert, mountain")
     tips: float = Field(1.5, ge=0, le=100, description="mu: detection gain from legitimacy")

@@ -29,10 +29,11 @@ from resurgence.errors import (
 )
 from resurgence.scenario.epstein import EPSTEIN_TIMELINE_KEYS, EpsteinConfig
 from resurgence.scenario.insurgency import LEVER_KEYS, InsurgencyConfig, Levers
+from resurgence.scenario.params import Params
 from resurgence.scenario.timeline import TimelineEntry, resolve_dates, schedule
 
 
-class GridConfig(BaseModel):
+class GridConfig(Params):
     """A torus of ``width`` x ``height`` cells."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -45,7 +46,7 @@ class GridConfig(BaseModel):
         return self.width * self.height
 
 
-class Scenario(BaseModel):
+class Scenario(Params):
     """Everything one run needs: model, parameters, grid, length, default seed and timeline."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -230,6 +231,7 @@ def _read_extended(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
         raise ScenarioError(path, [Problem("(contents)", "", "the file holds no settings "
                                            "(empty, blank or only comments); a scenario sets "
                                            "at least `model` or `extends`")])
+    data = _theatre_beside(data, path)
     base_name = data.pop("extends", None)
     if base_name is None:
         return data
@@ -245,7 +247,9 @@ def _read_extended(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     if base_path.resolve() in seen:
         raise ScenarioError(path, [Problem("extends", repr(base_name), "a scenario that does "
                                            "not extend this one again (a cycle)")])
-    merged = free_length(_read_extended(base_path, (*seen, path.resolve())), data)
+    base = _read_extended(base_path, (*seen, path.resolve()))
+    Scenario.from_dict(base, source=str(base_path))  # a base's own mistakes name the base
+    merged = free_length(base, data)
     for key, value in data.items():
         if key == "timeline":
             merged["timeline"] = [*merged.get("timeline", []), *value]
@@ -254,6 +258,22 @@ def _read_extended(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
         else:
             merged[key] = value
     return merged
+
+
+def _theatre_beside(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    """``data`` of the scenario file ``path`` with a relative theatre path (``[insurgency]
+    theatre``, not a bundled theatre's name) made absolute against the file's folder, so that
+    the scenario runs the same from any current folder and on any worker."""
+    table = data.get("insurgency")
+    theatre = table.get("theatre") if isinstance(table, dict) else None
+    if not isinstance(theatre, str) or not theatre or Path(theatre).is_absolute():
+        return data
+    from resurgence.theatre import available_theatres
+
+    beside = path.parent / theatre
+    if theatre in available_theatres() or not beside.exists():
+        return data  # a bundled theatre, or a mistake the theatre check reports
+    return {**data, "insurgency": {**table, "theatre": str(beside.resolve())}}
 
 
 def _problems(exc: ValidationError) -> list[Problem]:

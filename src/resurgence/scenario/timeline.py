@@ -14,12 +14,13 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from resurgence.errors import MISSING, keyed_error
+from resurgence.scenario.params import Params
 
 
-class TimelineEntry(BaseModel):
+class TimelineEntry(Params):
     """Parameter values that take effect at ``tick`` (a step) or reach it by ``until`` (a ramp)."""
 
     model_config = ConfigDict(extra="allow", frozen=True)

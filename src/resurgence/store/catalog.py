@@ -28,6 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from resurgence.errors import Problem, UserInputError
 from resurgence.store.files import atomic_write_bytes
 
 RUNS = "runs"
@@ -197,6 +198,47 @@ class Catalog:
             return con.execute(sql).df()
         finally:
             con.close()
+
+    def user_query(self, sql: str, key: str = "--query") -> pd.DataFrame:
+        """Run a user's SQL read-only and confined to this folder: only SELECT (and EXPLAIN)
+        statements, on a connection that reads no file outside the folder and writes none
+        (DuckDB's ``enable_external_access = false`` with the folder as the one allowed
+        directory, the configuration then locked). Anything else, or a failing query, raises
+        :class:`UserInputError` naming ``key``."""
+        import duckdb
+
+        con = self._connect(read_only=True)
+        try:
+            try:
+                kinds = {s.type for s in con.extract_statements(sql)}
+            except duckdb.Error as exc:
+                raise _query_error(key, sql, str(exc)) from None
+            if not kinds or not kinds <= _read_only_statements():
+                raise _query_error(key, sql, "only a read-only query (SELECT, EXPLAIN) over "
+                                   "the results is allowed; COPY, ATTACH, SET, CREATE, INSERT "
+                                   "and the like are refused")
+            con.execute("SET allowed_directories = ?", [[str(self.folder.resolve())]])
+            con.execute("SET enable_external_access = false")
+            con.execute("SET lock_configuration = true")
+            try:
+                return con.execute(sql).df()
+            except duckdb.PermissionException:
+                raise _query_error(key, sql, "a query reads only the results folder (its "
+                                   "catalog and run files), no other file") from None
+            except duckdb.Error as exc:
+                raise _query_error(key, sql, str(exc).strip()) from None
+        finally:
+            con.close()
+
+
+def _read_only_statements() -> frozenset[Any]:
+    import duckdb
+
+    return frozenset({duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN})
+
+
+def _query_error(key: str, sql: str, allowed: str) -> UserInputError:
+    return UserInputError(key, [Problem(key, sql, allowed)])
 
 
 def _create_tables(con: Any) -> None:

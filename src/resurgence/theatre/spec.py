@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from resurgence.errors import MISSING, Problem
+from resurgence.scenario.params import Params
 from resurgence.theatre.model import PLACE_KINDS, TheatreError
 
 MAX_PROBLEMS = 20  # problems listed per file before the rest are summarised
@@ -24,7 +25,7 @@ SHARE_TOLERANCE = 0.01  # identity-group shares of a governorate must sum to 1 w
 
 
 # --------------------------------------------------------------------------- the TOML spec
-class _Strict(BaseModel):
+class _Strict(Params):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -98,7 +99,7 @@ class TheatreSpec(_Strict):
 
     name: str = Field(min_length=1)
     description: str = ""
-    cell_km: float = Field(5.0, ge=1.0, le=50.0, description="cell side in km")
+    cell_km: float = Field(5.0, ge=1.0, le=100.0, description="cell side in km")
     groups: list[str] = Field(min_length=1, description="identity groups; CSV has <group>_share")
     files: FilesSpec
     terrain: TerrainSpec = TerrainSpec()
@@ -220,8 +221,12 @@ def _read_spec(path: Path) -> TheatreSpec:
 def _problems(exc: ValidationError) -> list[Problem]:
     problems = []
     for err in exc.errors():
-        key = ".".join(str(p) for p in err["loc"]) or "(theatre)"
+        loc = [str(p) for p in err["loc"]]
         value: Any = MISSING if err["type"] == "missing" else err.get("input", MISSING)
+        if err["type"] == "keyed":  # a check over a table that names its key
+            loc.append((err.get("ctx") or {})["key"])
+            value = (err.get("ctx") or {})["value"]
+        key = ".".join(loc) or "(theatre)"
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = "unknown key" + _allowed_keys(err["loc"])
