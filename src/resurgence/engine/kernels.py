@@ -33,10 +33,9 @@ _M32 = np.uint64(0xFFFFFFFF)
 #: numba's own inlining (``inline="always"``) copies the kernel's IR into each call site before
 #: typing, at a cost that grew with the square of the kernel's size: it took most of the tick's
 #: first compilation, about 5 times as long (docs/benchmarks.md). ``_nrt=False``: no reference
-#: counts (nothing allocates). Only jitted code calls these: no Python wrappers, which cost
-#: compilation too
-inlined = njit(forceinline=True, _nrt=False, no_cpython_wrapper=True, no_cfunc_wrapper=True,
-               cache=True)
+#: counts (nothing allocates). No C-callable wrapper (nothing takes their address); the Python
+#: wrapper stays, since tests call some from Python (without it such a call crashes)
+inlined = njit(forceinline=True, _nrt=False, no_cfunc_wrapper=True, cache=True)
 #: a kernel the hot path calls but keeps out of line (a rare branch), with no reference counts
 #: whoever compiles it first (numba passes its caller's ``forceinline`` and ``_nrt`` on otherwise)
 outlined = njit(forceinline=False, _nrt=False, cache=True)
@@ -266,9 +265,10 @@ def window_counts(marks: np.ndarray, offs: np.ndarray, width: int, height: int) 
     must fit in int32).
 
     Uses row prefix sums on the torus, so each window row costs O(1): total
-    O(cells x rows of the window), independent of the window's width (about 20 ms for Run 2's
-    window on 1000 x 1000: sequential, since a parallel loop took numba longer to compile than
-    it saves). Extra memory: one int32 prefix table, 4 bytes per cell (plus a row).
+    O(cells x rows of the window), independent of the window's width: about 50 ms for Run 2's
+    window on 1000 x 1000. Sequential: a parallel loop (half the wall time on two cores) took
+    numba about 5 s longer to compile. Extra memory: one int32 prefix table, 4 bytes per cell
+    (plus a row).
     """
     cells = width * height
     # contiguous dx range per dy (every supported shape is row-convex)
