@@ -32,7 +32,7 @@ _M32 = np.uint64(0xFFFFFFFF)
 #: signature, and LLVM inlines it into every caller (``forceinline``: LLVM's ``alwaysinline``).
 #: numba's own inlining (``inline="always"``) copies the kernel's IR into each call site before
 #: typing, at a cost that grew with the square of the kernel's size: it took most of the tick's
-#: first compilation, about 5 times as long (docs/benchmarks.md). ``_nrt=False``: no reference
+#: first compilation, about 6 times as long (docs/benchmarks.md). ``_nrt=False``: no reference
 #: counts (nothing allocates). No C-callable wrapper (nothing takes their address); the Python
 #: wrapper stays, since tests call some from Python (without it such a call crashes)
 inlined = njit(forceinline=True, _nrt=False, no_cfunc_wrapper=True, cache=True)
@@ -265,9 +265,9 @@ def window_counts(marks: np.ndarray, offs: np.ndarray, width: int, height: int) 
     must fit in int32).
 
     Uses row prefix sums on the torus, so each window row costs O(1): total
-    O(cells x rows of the window), independent of the window's width: about 50 ms for Run 2's
-    window on 1000 x 1000. Sequential: a parallel loop (half the wall time on two cores) took
-    numba about 5 s longer to compile. Extra memory: one int32 prefix table, 4 bytes per cell
+    O(cells x rows of the window), independent of the window's width: about 50 ms of CPU for
+    Run 2's window on 1000 x 1000. Sequential: a parallel loop over the rows took numba about
+    5 s longer to compile. Extra memory: one int32 prefix table, 4 bytes per cell
     (plus a row).
     """
     cells = width * height
