@@ -8,10 +8,10 @@ density 0.04, vision 7, legitimacy 0.82, Jmax 30), on square tori of the given s
 ``netlogo`` variant (the file's) and the ``mesa`` variant.
 
 Speed: one process, ``NUMBA_NUM_THREADS=1`` (set before numba is imported, unless ``--threads``
-says otherwise; the tick kernel is sequential anyway, only the start-up window counts use
-threads). Numba compilation is excluded: every kernel is compiled (or loaded from numba's cache)
-by a warm-up run on a small grid first. For each size the world is built, ``--warmup`` ticks
-run untimed (the opening transient), then ``ticks`` ticks are timed: what
+says otherwise; the Epstein kernels are all sequential since 2026-12-07, so it changes
+nothing for them). Numba compilation is excluded: every kernel is compiled (or loaded from
+numba's cache) by a warm-up run on a small grid first. For each size the world is built,
+``--warmup`` ticks run untimed (the opening transient), then ``ticks`` ticks are timed: what
 ``resurgence.simulate`` runs, ``EpsteinRun.advance`` (one ``epstein_rules.turns`` call for all
 the ticks up to ``epstein.CHUNK_AGENT_STEPS`` agent-steps, at least one tick per call; each tick
 with its census and record), minus building the DataFrame at the end. agent-steps = agents on

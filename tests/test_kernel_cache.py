@@ -111,3 +111,20 @@ def test_the_package_records_its_kernels():
     names = {m.__name__ for m in kernel_cache.kernel_modules("resurgence")}
     assert {"resurgence.engine.kernels", "resurgence.models.epstein_rules",
             "resurgence.models.insurgency_rules"} <= names
+
+
+def test_kernels_declared_with_the_engines_decorators_count(tmp_path, monkeypatch):
+    """A module whose kernels are all ``@inlined`` or ``@outlined`` (the engine's numba
+    decorators, LLVM-inlined or kept out of line) is a kernel module: an edit of it must reach
+    the cached callers that inline it."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    name = "kd_" + tmp_path.name.replace("-", "_")
+    pkg = tmp_path / name
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    for deco in ("inlined", "outlined"):
+        (pkg / f"by_{deco}.py").write_text(
+            f"from resurgence.engine.kernels import {deco}\n\n\n@{deco}\ndef value():\n"
+            "    return 1\n")
+    names = [m.__name__ for m in kernel_cache.kernel_modules(name)]
+    assert names == [f"{name}.by_inlined", f"{name}.by_outlined"]

@@ -29,12 +29,13 @@ from numba.core.caching import FunctionCache
 from numba.core.dispatcher import Dispatcher
 
 STAMP_SUFFIX = ".sources.sha256"
-_KERNEL = re.compile(r"^@njit\b", re.MULTILINE)
+#: a kernel's decorator: numba's, or the engine's LLVM-inlined and out-of-line variants of it
+_KERNEL = re.compile(r"^@(?:njit|inlined|outlined)\b", re.MULTILINE)
 
 
 def kernel_modules(package: str) -> list[ModuleType]:
     """The modules of the importable ``package`` that define numba kernels (a line starting
-    ``@njit``), imported, in the order of their paths."""
+    ``@njit``, ``@inlined`` or ``@outlined``), imported, in the order of their paths."""
     root = Path(importlib.import_module(package).__file__).parent
     paths = sorted(p for p in root.rglob("*.py") if _KERNEL.search(p.read_text(encoding="utf-8")))
     names = [".".join((package, *p.relative_to(root).with_suffix("").parts)) for p in paths]

@@ -22,11 +22,23 @@ from __future__ import annotations
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, prange, types
+from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
 _M32 = np.uint64(0xFFFFFFFF)
+
+#: the decorator of a hot kernel that its callers inline: numba compiles it on its own, once per
+#: signature, and LLVM inlines it into every caller (``forceinline``: LLVM's ``alwaysinline``).
+#: numba's own inlining (``inline="always"``) copies the kernel's IR into each call site before
+#: typing, at a cost that grew with the square of the kernel's size: it took most of the tick's
+#: first compilation, about 6 times as long (docs/benchmarks.md). ``_nrt=False``: no reference
+#: counts (nothing allocates). No C-callable wrapper (nothing takes their address); the Python
+#: wrapper stays, since tests call some from Python (without it such a call crashes)
+inlined = njit(forceinline=True, _nrt=False, no_cfunc_wrapper=True, cache=True)
+#: a kernel the hot path calls but keeps out of line (a rare branch), with no reference counts
+#: whoever compiles it first (numba passes its caller's ``forceinline`` and ``_nrt`` on otherwise)
+outlined = njit(forceinline=False, _nrt=False, cache=True)
 
 
 # --------------------------------------------------------------------------- random numbers
@@ -38,12 +50,12 @@ def prng_state(rng: np.random.Generator) -> np.ndarray:
     return state
 
 
-@njit(inline="always", cache=True)
+@inlined
 def _rotl(x: np.uint64, k: int) -> np.uint64:
     return (x << np.uint64(k)) | (x >> np.uint64(64 - k))
 
 
-@njit(inline="always", cache=True)
+@inlined
 def _xoshiro(s0: np.uint64, s1: np.uint64, s2: np.uint64,
              s3: np.uint64) -> tuple[np.uint64, np.uint64, np.uint64, np.uint64, np.uint64]:
     """:func:`next_u64` on a state held in four locals: (the 64 bits, the next state)."""
@@ -57,7 +69,7 @@ def _xoshiro(s0: np.uint64, s1: np.uint64, s2: np.uint64,
     return result, s0, s1, s2, _rotl(s3, 45)
 
 
-@njit(inline="always", cache=True)
+@inlined
 def next_u64(st: np.ndarray) -> np.uint64:
     """The next 64 random bits of the xoshiro256** state ``st`` (advanced in place)."""
     result, s0, s1, s2, s3 = _xoshiro(st[0], st[1], st[2], st[3])
@@ -65,13 +77,13 @@ def next_u64(st: np.ndarray) -> np.uint64:
     return result
 
 
-@njit(inline="always", cache=True)
+@inlined
 def uniform(st: np.ndarray) -> float:
     """A uniform float in [0, 1) with 53 random bits."""
     return float(next_u64(st) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
-@njit(inline="always", cache=True)
+@inlined
 def _below(bound: np.uint64, s0: np.uint64, s1: np.uint64, s2: np.uint64,
            s3: np.uint64) -> tuple[int, np.uint64, np.uint64, np.uint64, np.uint64]:
     """A uniform integer in ``0..bound-1`` for ``1 <= bound < 2**32`` (Lemire 2019, exact),
@@ -88,7 +100,7 @@ def _below(bound: np.uint64, s0: np.uint64, s1: np.uint64, s2: np.uint64,
     return int(m >> np.uint64(32)), s0, s1, s2, s3
 
 
-@njit(inline="always", cache=True)
+@inlined
 def below(st: np.ndarray, n: int) -> int:
     """A uniform integer in ``0..n-1`` for ``1 <= n < 2**32`` (Lemire 2019, exact)."""
     i, s0, s1, s2, s3 = _below(np.uint64(n), st[0], st[1], st[2], st[3])
@@ -96,7 +108,7 @@ def below(st: np.ndarray, n: int) -> int:
     return i
 
 
-@njit(cache=True)
+@outlined
 def shuffle(order: np.ndarray, st: np.ndarray) -> None:
     """Fisher-Yates shuffle of ``order`` in place: every permutation equally likely. O(n)."""
     for i in range(order.shape[0] - 1, 0, -1):
@@ -165,7 +177,7 @@ def popcount(typingctx, x):
 
 
 # --------------------------------------------------------------------------- windows
-@njit(inline="always", cache=True)
+@inlined
 def wrap(x: int, y: int, width: int, height: int) -> int:
     """The cell at (x, y) on the torus, for x and y at most one width/height off. O(1)."""
     if x < 0:
@@ -199,7 +211,7 @@ def spans(offs: np.ndarray) -> np.ndarray:
     return np.array(out, np.int32).reshape(-1, 4)
 
 
-@njit(inline="always", cache=True)
+@inlined
 def span_run(x0: int, y0: int, sp: np.ndarray, r: int, width: int,
              height: int) -> tuple[int, int, int]:
     """Span ``r`` of a window around the cell (x0, y0): (first cell of its torus row, first x,
@@ -212,7 +224,7 @@ def span_run(x0: int, y0: int, sp: np.ndarray, r: int, width: int,
     return y * width, x0 + sp[r, 1], x0 + sp[r, 2]
 
 
-@njit(inline="always", cache=True)
+@inlined
 def window_add(field: np.ndarray, cell: int, sp: np.ndarray, delta: int, width: int,
                height: int) -> None:
     """Add ``delta`` to the per-cell count ``field`` (1-D, any integer dtype) over the window
@@ -238,7 +250,7 @@ def window_add(field: np.ndarray, cell: int, sp: np.ndarray, delta: int, width: 
             field[at(base + x)] += d
 
 
-@njit(inline="always", cache=True)
+@inlined
 def at(i: int) -> np.uint64:
     """``i`` (a valid, so non-negative, index) as an unsigned index: numba indexes an array with
     a signed integer through ``i + n if i < 0 else i`` on every access (Python's negative
@@ -247,15 +259,16 @@ def at(i: int) -> np.uint64:
     return np.uint64(i)
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def window_counts(marks: np.ndarray, offs: np.ndarray, width: int, height: int) -> np.ndarray:
     """For every cell, the sum of ``marks`` over its window (int32 field; the marks' window sums
     must fit in int32).
 
     Uses row prefix sums on the torus, so each window row costs O(1): total
-    O(cells x rows of the window), independent of the window's width. Rows are computed in
-    parallel; the result does not depend on the number of threads. Extra memory: one int32
-    prefix table, 4 bytes per cell (plus a row).
+    O(cells x rows of the window), independent of the window's width: about 50 ms of CPU for
+    Run 2's window on 1000 x 1000. Sequential: a parallel loop over the rows took numba about
+    5 s longer to compile. Extra memory: one int32 prefix table, 4 bytes per cell
+    (plus a row).
     """
     cells = width * height
     # contiguous dx range per dy (every supported shape is row-convex)
@@ -273,13 +286,13 @@ def window_counts(marks: np.ndarray, offs: np.ndarray, width: int, height: int) 
             has_centre = True
     # prefix[y, k] = sum of marks[y, 0:k]; a wrapped range adds a whole row's total
     prefix = np.zeros((height, width + 1), np.int32)
-    for y in prange(height):
+    for y in range(height):
         acc = 0
         for k in range(width):
             acc += marks[y * width + k]
             prefix[y, k + 1] = acc
     out = np.zeros(cells, np.int32)
-    for y in prange(height):
+    for y in range(height):
         for x in range(width):
             total = 0
             for j in range(2 * r + 1):
@@ -302,14 +315,14 @@ def window_counts(marks: np.ndarray, offs: np.ndarray, width: int, height: int) 
 
 
 # --------------------------------------------------------------------------- choices
-@njit(inline="always", cache=True)
+@inlined
 def is_set(bits: np.ndarray, i: int) -> bool:
     """Bit ``i`` of the little-endian bitmap ``bits`` (uint8; ``np.packbits(...,
     bitorder="little")``)."""
     return (bits[at(i >> 3)] >> (i & 7)) & 1 != 0
 
 
-@njit(inline="always", cache=True)
+@inlined
 def set_bit(bits: np.ndarray, i: int, on: bool) -> None:
     """Set (``on``) or clear bit ``i`` of the bitmap ``bits``."""
     if on:
@@ -337,7 +350,7 @@ FIELD_WINDOW = 256
 BATCHES = 4
 
 
-@njit(inline="always", cache=True)
+@inlined
 def random_free_cell(cell: int, offs: np.ndarray, blocked: np.ndarray, width: int, height: int,
                      st: np.ndarray) -> int:
     """A uniformly random cell whose bit in the bitmap ``blocked`` is clear in the window around
@@ -352,7 +365,7 @@ def random_free_cell(cell: int, offs: np.ndarray, blocked: np.ndarray, width: in
                                height, st)
 
 
-@njit(inline="always", cache=True)
+@inlined
 def _table_origin(x0: int, y0: int, torus: np.ndarray, width: int,
                   height: int) -> tuple[bool, int, int]:
     """(whether there is a wrap table, the entries of x0 and of y0 in it) for
@@ -361,7 +374,7 @@ def _table_origin(x0: int, y0: int, torus: np.ndarray, width: int,
     return torus.shape[0] > 0, x0 + reach, width + 2 * reach + y0 + reach
 
 
-@njit(inline="always", cache=True)
+@inlined
 def _window_cell(i: np.uint64, x0: int, y0: int, bx: int, by: int, offs: np.ndarray,
                  torus: np.ndarray, table: bool, width: int, height: int) -> int:
     """The cell of the window's ``i``-th offset around (x0, y0): from the wrap table (``bx``,
@@ -371,7 +384,7 @@ def _window_cell(i: np.uint64, x0: int, y0: int, bx: int, by: int, offs: np.ndar
     return wrap(x0 + offs[i, 0], y0 + offs[i, 1], width, height)
 
 
-@njit(inline="always", cache=True)
+@inlined
 def random_free_cell_xy(x0: int, y0: int, offs: np.ndarray, torus: np.ndarray,
                         blocked: np.ndarray, width: int, height: int, st: np.ndarray) -> int:
     """:func:`random_free_cell` around the cell (x0, y0): for a caller that has the cell's
@@ -421,7 +434,7 @@ def random_free_cell_xy(x0: int, y0: int, offs: np.ndarray, torus: np.ndarray,
     return scan_free_cell(x0, y0, offs, blocked, width, height, st)
 
 
-@njit(cache=True)
+@outlined
 def draw_free_cell(x0: int, y0: int, offs: np.ndarray, torus: np.ndarray, blocked: np.ndarray,
                    width: int, height: int, st: np.ndarray) -> int:
     """:func:`random_free_cell_xy` in a window of more than ``FIELD_WINDOW`` cells: one exact
@@ -440,7 +453,7 @@ def draw_free_cell(x0: int, y0: int, offs: np.ndarray, torus: np.ndarray, blocke
     return scan_free_cell(x0, y0, offs, blocked, width, height, st)
 
 
-@njit(cache=True)
+@outlined
 def scan_free_cell(x0: int, y0: int, offs: np.ndarray, blocked: np.ndarray, width: int,
                    height: int, st: np.ndarray) -> int:
     """The exact scan of :func:`random_free_cell_xy`, after its draws all hit blocked cells: a
@@ -465,7 +478,7 @@ def scan_free_cell(x0: int, y0: int, offs: np.ndarray, blocked: np.ndarray, widt
     return -1
 
 
-@njit(inline="always", cache=True)
+@inlined
 def nth_in_window(cell: int, offs: np.ndarray, counts: np.ndarray, nth: int, width: int,
                   height: int) -> tuple[int, int]:
     """Walk the window around ``cell`` and return (the cell holding the ``nth`` counted item,
@@ -480,7 +493,7 @@ def nth_in_window(cell: int, offs: np.ndarray, counts: np.ndarray, nth: int, wid
     return -1, -1
 
 
-@njit(inline="always", cache=True)
+@inlined
 def nth_in_spans(cell: int, sp: np.ndarray, counts: np.ndarray, nth: int, width: int,
                  height: int) -> tuple[int, int]:
     """:func:`nth_in_window` over the window given by its :func:`spans`, with the same result
@@ -546,7 +559,7 @@ def bitmap_bytes(cells: int) -> int:
     return (cells + 7) // 8 + 8
 
 
-@njit(inline="always", cache=True)
+@inlined
 def bit_run_count(bits: np.ndarray, start: int, n: int) -> int:
     """The set bits of the bitmap ``bits`` at positions ``start .. start + n - 1``: one 8-byte
     load and popcount per 56 positions."""
@@ -560,7 +573,7 @@ def bit_run_count(bits: np.ndarray, start: int, n: int) -> int:
     return total
 
 
-@njit(inline="always", cache=True)
+@inlined
 def window_bits(bits: np.ndarray, x0: int, y0: int, sp: np.ndarray, width: int,
                 height: int) -> int:
     """The set bits of ``bits`` over the window (given by its :func:`spans`) around the cell
@@ -580,7 +593,7 @@ def window_bits(bits: np.ndarray, x0: int, y0: int, sp: np.ndarray, width: int,
     return total
 
 
-@njit(inline="always", cache=True)
+@inlined
 def window_bits_pair(bits_a: np.ndarray, bits_b: np.ndarray, x0: int, y0: int, sp: np.ndarray,
                      width: int, height: int) -> tuple[int, int]:
     """:func:`window_bits` of two bitmaps over the same window, in one walk of its rows."""
@@ -605,7 +618,7 @@ def window_bits_pair(bits_a: np.ndarray, bits_b: np.ndarray, x0: int, y0: int, s
     return ta, tb
 
 
-@njit(inline="always", cache=True)
+@inlined
 def marks_in_window(bits: np.ndarray, flags: np.ndarray, extra: np.ndarray, cell: int, x0: int,
                     y0: int, sp: np.ndarray, width: int, height: int) -> int:
     """The marked agents of a marked layer (see above) in the window around ``cell`` = (x0, y0).
@@ -616,7 +629,7 @@ def marks_in_window(bits: np.ndarray, flags: np.ndarray, extra: np.ndarray, cell
     return total
 
 
-@njit(inline="always", cache=True)
+@inlined
 def mark_add(counts: np.ndarray, bits: np.ndarray, flags: np.ndarray, extra: np.ndarray,
              cell: int, sp: np.ndarray, delta: int, width: int, height: int) -> None:
     """Add ``delta`` (+1 or -1) marked agents to ``cell`` of a marked layer (see above). O(1),
@@ -629,7 +642,7 @@ def mark_add(counts: np.ndarray, bits: np.ndarray, flags: np.ndarray, extra: np.
         extra_add(extra, flags, cell, sp, max(new - 1, 0) - max(old - 1, 0), width, height)
 
 
-@njit(cache=True)
+@outlined
 def extra_add(extra: np.ndarray, flags: np.ndarray, cell: int, sp: np.ndarray, delta: int,
               width: int, height: int) -> None:
     """:func:`window_add` on a marked layer's ``extra`` field, keeping its ``flags`` exact.

@@ -52,11 +52,13 @@ from resurgence.engine.kernels import (
     at,
     below,
     bitmap_bytes,
+    inlined,
     is_set,
     mark_add,
     marks_in_window,
     nth_in_spans,
     nth_in_window,
+    outlined,
     prefetch,
     random_free_cell,
     random_free_cell_xy,
@@ -221,7 +223,7 @@ class Tally(NamedTuple):
 # per call, more than a whole agent's turn.
 
 # --------------------------------------------------------------------------- perception
-@njit(inline="always", cache=True)
+@inlined
 def arrest_probability(cops: int, actives: int, p: Params) -> float:
     """Estimated arrest probability ``P = 1 - exp(-k f(C / A))``, ``A >= 1`` counting oneself.
 
@@ -243,7 +245,7 @@ def arrest_probability(cops: int, actives: int, p: Params) -> float:
     return 1.0 - np.exp(-p.k * ratio)
 
 
-@njit(inline="always", cache=True)
+@inlined
 def rounded_ratio(cops: int, actives: int, variant: int) -> float:
     """``f(C / A)`` of :func:`arrest_probability`: floored (NetLogo), rounded half to even
     (Mesa) or as is (paper)."""
@@ -289,7 +291,7 @@ def width_divisor(width: int) -> tuple[int, int]:
     return (1 << shift) // width + 1, shift
 
 
-@njit(inline="always", cache=True)
+@inlined
 def cell_xy(cell: int, width: int, p: Params) -> tuple[int, int]:
     """(x, y) of ``cell`` without a division: a multiplication and a shift (see
     :func:`width_divisor`). A division costs 20-40 cycles, and a move's draws wait for it."""
@@ -297,14 +299,14 @@ def cell_xy(cell: int, width: int, p: Params) -> tuple[int, int]:
     return cell - y * width, y
 
 
-@njit(inline="always", cache=True)
+@inlined
 def is_other(rows: np.ndarray, j: int, group: int) -> bool:
     """True if agent ``j`` is a free citizen of the other group than ``group``."""
     r = rows[j]
     return r.kind == CITIZEN and r.group != group and r.state != JAILED
 
 
-@njit(cache=True)
+@outlined
 def count_others(rows: np.ndarray, grid: np.ndarray, i: int, offs: np.ndarray, width: int,
                  height: int) -> int:
     """Free citizens of the other group than ``i``'s within the window ``offs``. O(window)."""
@@ -320,14 +322,14 @@ def count_others(rows: np.ndarray, grid: np.ndarray, i: int, offs: np.ndarray, w
 
 
 # --------------------------------------------------------------------------- bookkeeping
-@njit(inline="always", cache=True)
+@inlined
 def list_push(rows: np.ndarray, grid: np.ndarray, cell: int, i: int) -> None:
     """Put agent ``i`` in ``cell``'s occupant list (the cell's HEAD, then ``nxt``). O(1)."""
     rows[i].nxt = grid[cell, HEAD]
     grid[cell, HEAD] = i
 
 
-@njit(inline="always", cache=True)
+@inlined
 def list_remove(rows: np.ndarray, grid: np.ndarray, cell: int, i: int) -> None:
     """Take agent ``i`` out of ``cell``'s occupant list. O(occupants of the cell)."""
     prev = -1
@@ -342,7 +344,7 @@ def list_remove(rows: np.ndarray, grid: np.ndarray, cell: int, i: int) -> None:
     rows[i].nxt = -1
 
 
-@njit(inline="always", cache=True)
+@inlined
 def occupy(grid: np.ndarray, blocked: np.ndarray, cell: int, delta: int) -> None:
     """Add ``delta`` to ``cell``'s blocking occupants, keeping the ``blocked`` bitmap exact."""
     n = grid[cell, OCCUPIED] + delta
@@ -350,7 +352,7 @@ def occupy(grid: np.ndarray, blocked: np.ndarray, cell: int, delta: int) -> None
     set_bit(blocked, cell, n > 0)
 
 
-@njit(inline="always", cache=True)
+@inlined
 def mark(marks: np.ndarray, bits: np.ndarray, win: np.ndarray, kind: int, cell: int, sp: np.ndarray,
          delta: int, width: int, height: int) -> None:
     """Add ``delta`` (+1 or -1) cops (``kind`` COP_WINDOW) or actives (ACTIVE_WINDOW) to
@@ -364,7 +366,7 @@ def mark(marks: np.ndarray, bits: np.ndarray, win: np.ndarray, kind: int, cell: 
                  height)
 
 
-@njit(inline="always", cache=True)
+@inlined
 def marked(bits: np.ndarray, win: np.ndarray, kind: int, cell: int, x0: int, y0: int,
            sp: np.ndarray, width: int, height: int) -> int:
     """The cops (``kind`` COP_WINDOW) or actives (ACTIVE_WINDOW) within citizen vision ``sp``
@@ -376,7 +378,7 @@ def marked(bits: np.ndarray, win: np.ndarray, kind: int, cell: int, x0: int, y0:
                            height)
 
 
-@njit(inline="always", cache=True)
+@inlined
 def marked_both(bits: np.ndarray, win: np.ndarray, cell: int, x0: int, y0: int, sp: np.ndarray,
                 width: int, height: int) -> tuple[int, int]:
     """(cops, actives) within citizen vision ``sp`` of ``cell`` = (x0, y0), as two
@@ -392,14 +394,14 @@ def marked_both(bits: np.ndarray, win: np.ndarray, cell: int, x0: int, y0: int, 
     return cops, actives
 
 
-@njit(inline="always", cache=True)
+@inlined
 def is_direct(bits: np.ndarray) -> bool:
     """True for a direct world (``Space.bits`` of no columns): ``Space.extra`` then holds the
     whole window counts, kept by :func:`resurgence.engine.kernels.window_add`."""
     return bits.shape[1] == 0
 
 
-@njit(inline="always", cache=True)
+@inlined
 def set_active(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
                marks: np.ndarray, bits: np.ndarray, sp: np.ndarray, width: int, height: int, i: int,
                active: bool) -> None:
@@ -411,7 +413,7 @@ def set_active(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.
         mark(marks, bits, win, ACTIVE_WINDOW, r.cell, sp, 1 if active else -1, width, height)
 
 
-@njit(inline="always", cache=True)
+@inlined
 def _put(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, i: int, cell: int) -> None:
     """Put agent ``i`` in ``cell``'s occupant list; no window count changes. O(1).
 
@@ -428,7 +430,7 @@ def _put(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, i: int, cell: 
         set_bit(blocked, cell, True)
 
 
-@njit(inline="always", cache=True)
+@inlined
 def _take(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, i: int) -> None:
     """Take agent ``i`` out of its cell's occupant list; no window count changes."""
     cell = rows[i].cell
@@ -436,7 +438,7 @@ def _take(rows: np.ndarray, grid: np.ndarray, blocked: np.ndarray, i: int) -> No
     occupy(grid, blocked, cell, -1)
 
 
-@njit(inline="always", cache=True)
+@inlined
 def _place(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
            marks: np.ndarray, bits: np.ndarray, sp: np.ndarray, width: int, height: int, i: int,
            cell: int) -> None:
@@ -446,7 +448,7 @@ def _place(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndar
         mark(marks, bits, win, COP_WINDOW, cell, sp, 1, width, height)
 
 
-@njit(inline="always", cache=True)
+@inlined
 def _lift(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
           marks: np.ndarray, bits: np.ndarray, sp: np.ndarray, width: int, height: int,
           i: int) -> None:
@@ -471,7 +473,7 @@ def lift(a: Agents, s: Space, i: int) -> None:
           s.height, i)
 
 
-@njit(inline="always", cache=True)
+@inlined
 def relocate(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
              marks: np.ndarray, bits: np.ndarray, sp: np.ndarray, width: int, height: int, i: int,
              target: int) -> None:
@@ -486,7 +488,7 @@ def relocate(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.nd
 
 
 # --------------------------------------------------------------------------- rules
-@njit(inline="always", cache=True)
+@inlined
 def decide(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
            marks: np.ndarray, bits: np.ndarray, offs: np.ndarray, sp: np.ndarray, width: int,
            height: int, i: int, p: Params) -> None:
@@ -498,7 +500,7 @@ def decide(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndar
     set_active(rows, grid, win, blocked, marks, bits, sp, width, height, i, active)
 
 
-@njit(inline="always", cache=True)
+@inlined
 def wants_active(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, bits: np.ndarray,
                  offs: np.ndarray, sp: np.ndarray, width: int, height: int, i: int, p: Params,
                  unseen: int) -> bool:
@@ -522,7 +524,7 @@ def wants_active(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, bits: np.n
     return active
 
 
-@njit(inline="always", cache=True)
+@inlined
 def move_then_decide(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
                      marks: np.ndarray, bits: np.ndarray, offs: np.ndarray, torus: np.ndarray,
                      sp: np.ndarray, width: int, height: int, i: int, p: Params,
@@ -557,7 +559,7 @@ def move_then_decide(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocke
         r.state = QUIET
 
 
-@njit(inline="always", cache=True)
+@inlined
 def move(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
          marks: np.ndarray, bits: np.ndarray, offs: np.ndarray, torus: np.ndarray,
          sp: np.ndarray, width: int, height: int, i: int, p: Params, st: np.ndarray) -> None:
@@ -569,7 +571,7 @@ def move(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarra
         relocate(rows, grid, win, blocked, marks, bits, sp, width, height, i, target)
 
 
-@njit(inline="always", cache=True)
+@inlined
 def jail(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
          marks: np.ndarray, bits: np.ndarray, sp: np.ndarray, width: int, height: int, i: int,
          p: Params, arrests: np.ndarray, st: np.ndarray) -> None:
@@ -590,7 +592,7 @@ def jail(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarra
         occupy(grid, blocked, r.cell, -1)
 
 
-@njit(inline="always", cache=True)
+@inlined
 def nth_occupant(rows: np.ndarray, grid: np.ndarray, cell: int, rank: int, group: int,
                  wanted: int) -> int:
     """The ``rank``-th occupant of ``cell`` that is active (``wanted`` = -1) or a free citizen of
@@ -609,7 +611,7 @@ def nth_occupant(rows: np.ndarray, grid: np.ndarray, cell: int, rank: int, group
     return -1
 
 
-@njit(inline="always", cache=True)
+@inlined
 def random_active_in_vision(rows: np.ndarray, grid: np.ndarray, win: np.ndarray,
                             blocked: np.ndarray, marks: np.ndarray, bits: np.ndarray,
                             cop_offs: np.ndarray, sp: np.ndarray, width: int, height: int, i: int,
@@ -638,7 +640,7 @@ def random_active_in_vision(rows: np.ndarray, grid: np.ndarray, win: np.ndarray,
     return nth_occupant(rows, grid, cell, rank, -1, -1)
 
 
-@njit(inline="always", cache=True)
+@inlined
 def enforce(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
             marks: np.ndarray, bits: np.ndarray, cop_offs: np.ndarray, sp: np.ndarray, width: int,
             height: int, i: int, p: Params, arrests: np.ndarray, st: np.ndarray) -> None:
@@ -650,7 +652,7 @@ def enforce(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.nda
         jail(rows, grid, win, blocked, marks, bits, sp, width, height, suspect, p, arrests, st)
 
 
-@njit(inline="always", cache=True)
+@inlined
 def move_then_enforce(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
                       marks: np.ndarray, bits: np.ndarray, cop_offs: np.ndarray,
                       torus: np.ndarray, sp: np.ndarray, width: int, height: int, i: int,
@@ -678,7 +680,7 @@ def move_then_enforce(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, block
         mark(marks, bits, win, COP_WINDOW, end, sp, 1, width, height)
 
 
-@njit(cache=True)
+@outlined
 def kill_other(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
                marks: np.ndarray, bits: np.ndarray, offs: np.ndarray, sp: np.ndarray, width: int,
                height: int, i: int, killed: np.ndarray, free_rows: np.ndarray, n_free: np.ndarray,
@@ -705,7 +707,7 @@ def kill_other(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.
             j = rows[j].nxt
 
 
-@njit(inline="always", cache=True)
+@inlined
 def die(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray, marks: np.ndarray,
         bits: np.ndarray, sp: np.ndarray, width: int, height: int, i: int, free_rows: np.ndarray,
         n_free: np.ndarray) -> None:
@@ -719,7 +721,7 @@ def die(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray
     n_free[0] += 1
 
 
-@njit(inline="always", cache=True)
+@inlined
 def _occupies(rows: np.ndarray, grid: np.ndarray, i: int) -> bool:
     """True if ``i`` is in its cell's occupant list. O(occupants of the cell)."""
     j = grid[rows[i].cell, HEAD]
@@ -730,7 +732,7 @@ def _occupies(rows: np.ndarray, grid: np.ndarray, i: int) -> bool:
     return False
 
 
-@njit(cache=True)
+@outlined
 def clone(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
           marks: np.ndarray, bits: np.ndarray, sp: np.ndarray, width: int, height: int, i: int,
           free_rows: np.ndarray, n_free: np.ndarray, born: np.ndarray, st: np.ndarray) -> None:
@@ -840,14 +842,9 @@ def _tick(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarr
     terms and the census.
 
     Compiled on its own (it is called once per tick, so it need not be inlined into
-    :func:`turns`), with each agent's turn written out here rather than in two inlined
-    functions: the same rules in the same order, so every run is the same bit for bit. This
-    keeps numba's compilation short. numba inlines a function (``inline="always"``) by
-    deep-copying its IR block by block, and each block's copy copies the function's whole scope,
-    so the cost grows with the square of the inlined size: the rules inlined here have at most
-    about 270 blocks, a cop's or a citizen's whole turn had 500-700, and the tick, inlined into
-    :func:`turns`, 1,250. A fresh compilation of Run 2 then took about 250 s of CPU, 186 s of it
-    in numba's inlining pass (``benchmarks/compile_time.py``, docs/benchmarks.md)."""
+    :func:`turns`), with each agent's turn written out here. The rules it calls are
+    :data:`~resurgence.engine.kernels.inlined`: numba compiles each once, and LLVM inlines them
+    here (docs/benchmarks.md, compile time)."""
     for g in range(2):
         killed[g] = 0
         born[g] = 0
