@@ -22,11 +22,9 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import StrMethodFormatter  # noqa: E402
 
 from resurgence.scenario import Scenario  # noqa: E402
-from resurgence.viz.palette import CYCLE, SERIES  # noqa: E402
+from resurgence.viz.palette import CYCLE  # noqa: E402
 from resurgence.viz.views import Outcome, Panel, Series, View, view_for  # noqa: E402
 
-#: kept for callers of the first version; see :mod:`resurgence.viz.palette`
-PALETTE = SERIES
 #: the band drawn around the median across seeds, in percent
 BAND = (10, 90)
 TIME_LABEL = "tick (one round of agent activation)"
