@@ -24,7 +24,13 @@ from resurgence.engine.grid import neighbour_table
 from resurgence.errors import ScenarioError
 from resurgence.models import insurgency as model
 from resurgence.models import insurgency_rules as rules
-from resurgence.models.insurgency_state import Census, Citizens, Insurgents, RoleCounts
+from resurgence.models.insurgency_state import (
+    Census,
+    Citizens,
+    Insurgents,
+    RoleCounts,
+    desert_stay,
+)
 from resurgence.scenario.catalog import bundled
 
 H, W = 16, 24
@@ -603,12 +609,12 @@ def _walk_spread(cell_km: float, stay: float | None, fighters: int = 4000) -> fl
     """Mean squared displacement (km²) of desert fighters after one week's walk from the centre
     of an all-desert square 320 km wide, in cells of ``cell_km``, steps of ``speed_km`` = 40
     (four at 10 km, eight at 5 km); ``stay`` the chance to stay each step (None: the model's
-    :func:`resurgence.models.insurgency.desert_stay` for the default spread)."""
+    :func:`resurgence.models.insurgency_state.desert_stay` for the default spread)."""
     n = int(320 / cell_km)
     cells = n * n
     steps = round(40 / cell_km)
     if stay is None:
-        stay = model.desert_stay(120.0, steps, cell_km)
+        stay = desert_stay(120.0, steps, cell_km)
     centre = (n // 2) * n + n // 2
     icell = np.full(fighters, centre, np.int32)
     role = np.full(fighters, rules.DESERT, np.int8)
@@ -634,7 +640,7 @@ def test_the_desert_walk_spreads_alike_at_any_cell_size():
     at10, at5 = _walk_spread(10.0, None), _walk_spread(5.0, None)
     assert at10 == pytest.approx(180.0, rel=0.1)
     assert at5 == pytest.approx(at10, rel=0.1)
-    assert model.desert_stay(120.0, 4, 10.0) == 0.7  # the 10 km runs are unchanged
+    assert desert_stay(120.0, 4, 10.0) == 0.7  # the 10 km runs are unchanged
     fixed = _walk_spread(5.0, 0.7)
     assert fixed < 0.6 * at10, (fixed, at10)
 
@@ -729,11 +735,11 @@ def test_attack_prevention_and_battle_are_read_over_the_control_block(control_km
 
 def test_many_recruits_of_one_supporter_draw_numbers_of_their_own():
     """``spawn_recruits`` takes each recruit w.p. ``accept`` on a draw of its own, however many
-    a supporter brings (``any_uniform``). Two supporters in a row with 32 and 16 recruits,
-    ``accept`` 0.5, 400 keys: the numbers taken for each are uncorrelated (|r| < 0.25; the
-    standard error of r is 0.05). The opposite, each recruit ``j`` drawn as ``uniform(key, i,
-    j)``: an item has 16 draws, so the first supporter's recruits 16-31 read the second's 0-15
-    and r is about 0.7 (computed below from those draws)."""
+    a supporter brings (``counter_uniform_any``). Two supporters in a row with 32 and 16
+    recruits, ``accept`` 0.5, 400 keys: the numbers taken for each are uncorrelated (|r| <
+    0.25; the standard error of r is 0.05). The opposite, each recruit ``j`` drawn as
+    ``counter_uniform(key, i, j)``: an item has 16 draws, so the first supporter's recruits
+    16-31 read the second's 0-15 and r is about 0.7 (computed below from those draws)."""
     new, old = [], []
     for week in range(400):
         key = stream_key(3, week, 7)

@@ -29,7 +29,6 @@ from resurgence.models.insurgency_state import (
     Organisation,
     World,
     block_share,
-    desert_stay,
     make_citizens,
     make_fields,
     make_geography,
@@ -39,8 +38,6 @@ from resurgence.models.insurgency_state import (
 )
 from resurgence.scenario import Scenario
 from resurgence.scenario.insurgency import GROUPS, InsurgencyConfig, Levers
-
-__all__ = ["InsurgencyRun", "run_once", "simulate", "summarise", "desert_stay", "GOV_COLUMNS"]
 
 #: codes of :meth:`InsurgencyRun.cell_states` (what a map shows in a cell)
 OUTSIDE_CELL, GOVERNMENT_CELL, CONTESTED_CELL, HELD_CELL, DESERT_BASE_CELL, SLEEPER_CELL = range(6)
