@@ -149,6 +149,10 @@ def organisation(w: World, cfg: InsurgencyConfig, rng: Streams) -> Tally:
     the treasury (taxes, oil, extortion, minus upkeep: unpaid members desert); propaganda.
     No lever acts here. O(rows x steps + cells)."""
     g, f, cen, cnt, fo, org = w.geo, w.fields, w.census, w.counts, w.forces, w.org
+    # recount: spawn_recruits keeps the counts, but not when it is given a row still in use
+    # (setup leaves the initial members' rows on the free stack, a known fault kept because
+    # mending it changes runs); only a count from the rows sees that
+    rules.insurgent_counts(w.insurgents, cnt)
     present_people = cen.present * cfg.people_per_agent
     f.sym_share = block_share(g, cen.sym, cen.present)
     need = (cfg.garrison_km2 * g.area + cfg.garrison_people * present_people / 1000.0) \
