@@ -38,9 +38,8 @@ def timed(ppa: float, cell_km: float, ticks: int, seed: int = 1) -> tuple[int, f
     for _ in range(ticks - 1):
         run.step()
     loop = time.perf_counter() - t1
-    n = run.cell.size
-    per_agent = sum(getattr(run, k).itemsize for k in ("cell", "group", "hardship", "risk",
-                                                        "state", "jail", "recruits"))
+    n = run.world.people.cell.size
+    per_agent = sum(column.itemsize for column in run.world.people)
     return n, setup, loop * ticks / max(ticks - 1, 1), per_agent
 
 

@@ -20,9 +20,18 @@ from numba import njit
 
 from resurgence import Scenario, simulate, simulate_governorates
 from resurgence.analysis import insurgency as analysis
+from resurgence.engine.counter_rng import counter_uniform, stream_key
+from resurgence.engine.grid import neighbour_table
 from resurgence.errors import ScenarioError
 from resurgence.models import insurgency as model
 from resurgence.models import insurgency_rules as rules
+from resurgence.models.insurgency_state import (
+    Census,
+    Citizens,
+    Insurgents,
+    RoleCounts,
+    desert_stay,
+)
 from resurgence.scenario.catalog import bundled
 
 H, W = 16, 24
@@ -124,14 +133,21 @@ BRANCHES = ["post-mosul-military-only", "post-mosul-inclusion", "post-mosul-both
 @pytest.mark.parametrize("name", BRANCHES)
 def test_branches_share_the_history_up_to_mosul(name):
     """A branch runs the 2003 history and diverges on 2017-07-10: its levers equal the
-    history's on every week before that."""
+    history's on every week before that, and from then on they are the branch's own entry of
+    that date, to its end in 2030. The military-only branch keeps the history's levers of the
+    branch date (Mosul-level pressure); every other branch changes at least one of them."""
     hist = Scenario.load(bundled()["iraq-2003-2020"])
     branch = Scenario.load(bundled()[name])
     cut = round((pd.Timestamp("2017-07-10") - pd.Timestamp("2003-03-20")).days / 7)
     a, b = hist.schedule(), branch.schedule()
     for k in a:
         np.testing.assert_array_equal(a[k][:cut], b[k][:cut], err_msg=k)
-    assert any((a[k][cut + 20] != b[k][cut + 20]) for k in a) or name.endswith("military-only")
+    own = [e for e in branch.timeline if str(e.date) == "2017-07-10"]
+    assert len(own) == 1 and own[0].values
+    for k, v in own[0].values.items():
+        assert (b[k][cut + 1:] == v).all(), k
+    kept = all(a[k][cut] == v for k, v in own[0].values.items())
+    assert kept is name.endswith("military-only")
     assert branch.insurgency == hist.insurgency  # `extends`: one place for the mechanisms
 
 
@@ -171,7 +187,7 @@ def test_legitimacy_relaxes_toward_its_target_at_rate_kappa():
     l0 = cfg.legitimacy_base + cfg.legitimacy_inclusion * 0.2 + cfg.legitimacy_services * 0.3
     l1 = cfg.legitimacy_base + cfg.legitimacy_inclusion * 1.0 + cfg.legitimacy_services * 0.3
     expected = l1 - (l1 - l0) * (1 - cfg.legitimacy_relax) ** 30
-    assert r.legit[0] == pytest.approx(np.full(2, expected), abs=1e-12)
+    assert r.world.fields.legit[0] == pytest.approx(np.full(2, expected), abs=1e-12)
     assert r.frame()["attacks"].sum() == 0
 
 
@@ -231,10 +247,11 @@ def test_urban_ground_multiplies_a_held_blocks_defence():
     # the model's factor per block: 1 + u x the block's share of urban cells
     r = model.InsurgencyRun(scenario(cell_km=5, urban_defence=2.0), 3,
                             theatre=toy_theatre(5.0))  # control blocks of 2 x 2 cells
-    share = np.bincount(r.block, weights=(r.terrain == rules.URBAN) & r.inside,
-                        minlength=r.n_blocks) / np.bincount(r.block, minlength=r.n_blocks)
-    assert r.fort == pytest.approx(1.0 + 2.0 * share)
-    assert sorted(set(np.round(r.fort, 6))) == [1.0, 2.0]  # rural, and half-urban blocks
+    g = r.world.geo
+    share = np.bincount(g.block, weights=(g.terrain == rules.URBAN) & g.inside,
+                        minlength=g.n_blocks) / np.bincount(g.block, minlength=g.n_blocks)
+    assert g.fort == pytest.approx(1.0 + 2.0 * share)
+    assert sorted(set(np.round(g.fort, 6))) == [1.0, 2.0]  # rural, and half-urban blocks
 
 
 def test_sleepers_rise_where_the_group_could_take_their_block():
@@ -254,13 +271,16 @@ def test_sleepers_rise_where_the_group_could_take_their_block():
     need = np.array([10.0, 10.0, 10.0, 10.0])
     power = np.array([100.0, 50.0, 400.0, 150.0])
     inside = np.ones(4, np.bool_)
-    key = rules.stream_key(1, 1, 11)
+    key = stream_key(1, 1, 11)
 
     def rise(rate, ok):
         r = role.copy()
         terr, sleeper = np.zeros(4, np.int32), np.bincount(cell[role == rules.SLEEPER],
                                                            minlength=4).astype(np.int32)
-        n = rules.uprising(cell, r, terr, sleeper, counts, need, power, 5.0, inside, block, 3,
+        rows = Insurgents(cell, r, np.zeros_like(r), np.zeros(r.size, np.int16),
+                          np.zeros(0, np.int32), np.zeros(1, np.int64))
+        by_role = RoleCounts(terr, np.zeros(4, np.int32), sleeper, np.zeros(4, np.int32))
+        n = rules.uprising(rows, by_role, counts, need, power, 5.0, inside, block, 3,
                            np.zeros(4, np.bool_), 2.0, np.ones(3), gov, np.array(ok), rate, key)
         assert terr.sum() == n and np.array_equal(  # the counts follow the roles
             sleeper, np.bincount(cell[r == rules.SLEEPER], minlength=4))
@@ -287,20 +307,23 @@ def city_under_siege(fighters: int, ticks: int, **ins: object) -> tuple[model.In
     r = model.InsurgencyRun(s, 3, theatre=toy_theatre())
     city = int(np.ravel_multi_index((3, 16), (H, W)))
     rows = np.arange(fighters)
-    r.icell[rows], r.role[rows] = city, rules.TERRITORIAL
-    r.n_free[0] -= fighters
-    r.free_rows[: r.n_free[0]] = np.arange(r.cfg.max_insurgents - 1, fighters - 1, -1)[
-        : r.n_free[0]]
+    ins = r.world.insurgents
+    ins.cell[rows], ins.role[rows] = city, rules.TERRITORIAL
+    ins.n_free[0] -= fighters
+    ins.free_rows[: ins.n_free[0]] = np.arange(r.cfg.max_insurgents - 1, fighters - 1, -1)[
+        : ins.n_free[0]]
+    model.recount(r.world, r.cfg)
     return r, city
 
 
 def besiege(r: model.InsurgencyRun, city: int) -> float:
     """Put the 2,000 personnel back in the city alone, then step one week; returns them."""
-    r.security[:] = 0.0
-    r.security[city] = 20.0
-    r.militia[:] = 0.0
-    r._refresh_fields()
-    power = float(r.power[city])
+    forces = r.world.forces
+    forces.security[:] = 0.0
+    forces.security[city] = 20.0
+    forces.militia[:] = 0.0
+    model.recount(r.world, r.cfg)
+    power = float(forces.power[city])
     r.step()
     return power
 
@@ -312,10 +335,11 @@ def test_forces_hold_ground_as_firmly_as_the_people_back_the_government(floor):
     they count ``E (0.2 + 0.8 L_local)`` and lose it."""
     r, city = city_under_siege(300, 1, morale_floor=floor)
     power = besiege(r, city)
-    assert r.terr[city] == 300 and r.need[city] < 300
-    lowered = power * (0.2 + 0.8 * r.local_legit[city])
+    f = r.world.fields
+    assert r.world.counts.terr[city] == 300 and f.need[city] < 300
+    lowered = power * (0.2 + 0.8 * f.local_legit[city])
     assert power == 2_000.0 and lowered < 1_500.0  # the setting separates the two cases
-    assert bool(r.held[city]) is (floor < 1.0)
+    assert bool(f.held[city]) is (floor < 1.0)
 
 
 def test_a_held_city_keeps_the_fighters_that_outweigh_its_defence():
@@ -325,9 +349,10 @@ def test_a_held_city_keeps_the_fighters_that_outweigh_its_defence():
     r, city = city_under_siege(400, 2, morale_floor=0.2)
     for _ in range(2):
         besiege(r, city)
-        assert r.held[city]
-    defence = 2_000.0 * (0.2 + 0.8 * r.local_legit[city])
-    assert r.need[city] + 1 < defence / 5.0 < r.terr[city] < 400
+        assert r.world.fields.held[city]
+    f = r.world.fields
+    defence = 2_000.0 * (0.2 + 0.8 * f.local_legit[city])
+    assert f.need[city] + 1 < defence / 5.0 < r.world.counts.terr[city] < 400
 
 
 def test_forces_garrison_only_the_ground_the_government_holds():
@@ -337,13 +362,14 @@ def test_forces_garrison_only_the_ground_the_government_holds():
     r, city = city_under_siege(400, 1)
     r.step()
     out = {}
+    forces = r.world.forces
     for held in (True, False):
-        r.held[:] = False
-        r.held[city] = held
-        r.security[:] = 0.0
-        r.hunt[:] = 0.0
-        r._deploy(r.levers)
-        out[held] = (float(r.security[city]), float(r.hunt[city]))
+        r.world.fields.held[:] = False
+        r.world.fields.held[city] = held
+        forces.security[:] = 0.0
+        forces.hunt[:] = 0.0
+        model.movement(r.world, r.cfg, r.levers)
+        out[held] = (float(forces.security[city]), float(forces.hunt[city]))
     assert out[True][1] > 0 and out[True][0] == pytest.approx(out[True][1], rel=1e-12)
     assert out[False][0] > out[False][1] + 1.0  # more than a unit (100) of garrison
 
@@ -357,21 +383,24 @@ def test_outgunned_fighters_withdraw_to_the_desert_and_leave_sleepers():
     r = model.InsurgencyRun(s, 3, theatre=th)
     city = np.ravel_multi_index((3, 16), (H, W))
     rows = np.arange(600)
-    r.icell[rows], r.role[rows] = city, rules.TERRITORIAL
-    r.n_free[0] -= 600
-    r.free_rows[: r.n_free[0]] = np.arange(r.cfg.max_insurgents - 1, 599, -1)[: r.n_free[0]]
-    r.security[:] = 0.0
-    r.security[city] = 5_000.0  # 500,000 personnel
+    ins, forces = r.world.insurgents, r.world.forces
+    ins.cell[rows], ins.role[rows] = city, rules.TERRITORIAL
+    ins.n_free[0] -= 600
+    ins.free_rows[: ins.n_free[0]] = np.arange(r.cfg.max_insurgents - 1, 599, -1)[
+        : ins.n_free[0]]
+    forces.security[:] = 0.0
+    forces.security[city] = 5_000.0  # 500,000 personnel
+    model.recount(r.world, r.cfg)
     for _ in range(30):
-        r.security[city] = 5_000.0
+        forces.security[city] = 5_000.0
         r.step()
-    roles = r.role[rows]
+    roles = ins.role[rows]
     assert (roles == rules.TERRITORIAL).sum() < 30
     desert = rows[roles == rules.DESERT]
     sleepers = rows[roles == rules.SLEEPER]
     assert len(desert) > 300
-    assert np.all(r.terrain[r.icell[desert]] == rules.DESERT_T)
-    assert np.all(r.populated[r.icell[sleepers]])
+    assert np.all(r.world.geo.terrain[ins.cell[desert]] == rules.DESERT_T)
+    assert np.all(r.world.geo.populated[ins.cell[sleepers]])
     share = len(sleepers) / (len(sleepers) + len(desert))
     assert share == pytest.approx(s.insurgency.sleeper_share, abs=0.08)
 
@@ -457,11 +486,22 @@ def test_simulate_dispatches_and_has_dates_and_governorate_frame():
     assert r.cell_states().shape == r.shape
     # the API's series per governorate: the same run's, bit for bit
     assert r.frame().equals(df) and simulate_governorates(s, seed=1).equals(g)
+    # ... whose first six columns add up to the national series, week by week
+    sums = g.groupby("tick")[list(model.GOV_COLUMNS[:6])].sum().to_numpy()
+    nat = df[["territory_km2", "fighters_territorial", "sleepers", "attacks",
+              "casualties_civilian", "sympathisers"]].to_numpy(dtype=float)
+    nat[:, 1] += df["fighters_desert"].to_numpy()  # fighters: territorial and desert
+    np.testing.assert_allclose(sums, nat)
+    assert df["sympathisers"].iloc[-1] > 0 and df["sleepers"].iloc[-1] > 0
+    assert (df["members"] == df["fighters_territorial"] + df["fighters_desert"]
+            + df["sleepers"]).all()
     with pytest.raises(ScenarioError, match="only the insurgency model has governorates"):
         simulate_governorates(Scenario.load(bundled()["epstein-run-2"]), seed=1)
     out = analysis.summarise(df)
-    assert {"resurgence", "years_to_regain", "casualties_cumulative", "territory_end_km2",
-            "members_end"} <= set(out)
+    assert out["peak_territory_km2"] == df["territory_km2"].max()
+    assert out["casualties_cumulative"] == pytest.approx(
+        (df["casualties_civilian"] + df["casualties_security"]).sum())
+    assert out["members_end"] == df["members"].iloc[-1]
 
 
 def _ground(km2: list[float]) -> pd.DataFrame:
@@ -515,11 +555,11 @@ def test_civilian_deaths_remove_residents():
     df = r.frame()
     ppa = s.insurgency.people_per_agent
     expected = df["casualties_civilian"].iloc[:-1].sum() / ppa
-    dead = int((r.state == rules.DEAD).sum())
+    dead = int((r.world.people.state == rules.DEAD).sum())
     assert expected > 50
     assert abs(dead - expected) < 4 * np.sqrt(expected) + 1, (dead, expected)
     quiet = run(scenario(ticks=52, initial_fighters=1500, attack_probability=0.0))
-    assert (quiet.state == rules.DEAD).sum() == 0
+    assert (quiet.world.people.state == rules.DEAD).sum() == 0
 
 
 @pytest.mark.parametrize("control_km2", [400.0, 1600.0])  # one 20 km cell a block, or 2 x 2
@@ -533,23 +573,23 @@ def test_sympathy_and_ground_combat_are_read_over_the_control_block(control_km2)
     r = model.InsurgencyRun(scenario(ticks=1, control_km2=control_km2), 3, theatre=toy_theatre())
     blocks = control_km2 > 400.0
     a, b, c, d = 0, 1, W, W + 1  # the four cells of the first 2 x 2 block
-    r.present[:] = 0
-    r.sym[:] = 0
-    r.present[[a, b, c, d]] = [10, 10, 10, 10]
-    r.sym[[a, b, c, d]] = [10, 0, 0, 2]
-    r._refresh_fields()
-    share = r.sym_share[[a, b, c, d]]
+    cen, f, ins = r.world.census, r.world.fields, r.world.insurgents
+    cen.present[:] = 0
+    cen.sym[:] = 0
+    cen.present[[a, b, c, d]] = [10, 10, 10, 10]
+    cen.sym[[a, b, c, d]] = [10, 0, 0, 2]
+    model.recount(r.world, r.cfg)
+    share = f.sym_share[[a, b, c, d]]
     assert share.tolist() == ([0.3] * 4 if blocks else [1.0, 0.0, 0.0, 0.2])
 
-    rows = np.flatnonzero(r.role != rules.FREE)
-    r.role[rows[1000:]] = rules.FREE  # 1,000 desert fighters, all in cell a, where no force is
-    r.role[rows[:1000]] = rules.DESERT
-    r.icell[rows[:1000]] = a
-    r.power[:] = 0.0
-    r.power[d] = 5_000.0
-    r.pdet[:] = 1.0
-    tally: dict[str, float] = {}
-    r._ground_combat(r.levers, tally)
+    rows = np.flatnonzero(ins.role != rules.FREE)
+    ins.role[rows[1000:]] = rules.FREE  # 1,000 desert fighters, all in cell a, where no force is
+    ins.role[rows[:1000]] = rules.DESERT
+    ins.cell[rows[:1000]] = a
+    r.world.forces.power[:] = 0.0
+    r.world.forces.power[d] = 5_000.0
+    f.pdet[:] = 1.0
+    tally = model.ground_combat(r.world, r.cfg, r.levers, model.Streams(r.seed, r.tick))
     removed = tally["insurgents_killed"] + tally["insurgents_captured"]
     # blocks: each removed w.p. 1 - exp(-alpha E / (E + K)) ~ 0.26 (alpha 0.3): ~260, s.d. ~14
     assert (removed > 150) if blocks else (removed == 0), removed
@@ -562,29 +602,31 @@ def test_a_town_is_a_density_not_a_head_count():
     steppe = toy_theatre().terrain == rules.STEPPE
     for km, town in ((20.0, True), (50.0, False)):
         r = model.InsurgencyRun(scenario(ticks=1, cell_km=km), 3, theatre=toy_theatre(km))
-        assert bool(r.populated[steppe.ravel()].all()) is town
-        assert bool(r.populated[steppe.ravel()].any()) is town
+        assert bool(r.world.geo.populated[steppe.ravel()].all()) is town
+        assert bool(r.world.geo.populated[steppe.ravel()].any()) is town
 
 
 def _walk_spread(cell_km: float, stay: float | None, fighters: int = 4000) -> float:
     """Mean squared displacement (km²) of desert fighters after one week's walk from the centre
     of an all-desert square 320 km wide, in cells of ``cell_km``, steps of ``speed_km`` = 40
     (four at 10 km, eight at 5 km); ``stay`` the chance to stay each step (None: the model's
-    :func:`resurgence.models.insurgency.desert_stay` for the default spread)."""
+    :func:`resurgence.models.insurgency_state.desert_stay` for the default spread)."""
     n = int(320 / cell_km)
     cells = n * n
     steps = round(40 / cell_km)
     if stay is None:
-        stay = model.desert_stay(120.0, steps, cell_km)
+        stay = desert_stay(120.0, steps, cell_km)
     centre = (n // 2) * n + n // 2
     icell = np.full(fighters, centre, np.int32)
     role = np.full(fighters, rules.DESERT, np.int8)
     zeros_i, zeros_b = np.zeros(cells, np.int32), np.zeros(cells, np.bool_)
-    rules.posture_and_move(icell, role, zeros_i, np.full(cells, rules.DESERT_T, np.int8),
+    rows = Insurgents(icell, role, np.zeros(fighters, np.int8), np.zeros(fighters, np.int16),
+                      np.zeros(0, np.int32), np.zeros(1, np.int64))
+    rules.posture_and_move(rows, zeros_i, np.full(cells, rules.DESERT_T, np.int8),
                            np.full(cells, rules.HOLD, np.int8), zeros_b, zeros_i, zeros_i,
                            zeros_i, zeros_b, np.zeros(cells), zeros_i, np.zeros(cells),
-                           model.neighbour_table(np.ones((n, n), bool)), steps, 0.3, 0.2,
-                           np.zeros(2, np.bool_), stay, rules.stream_key(5, 1, 2))
+                           neighbour_table(np.ones((n, n), bool)), steps, 0.3, 0.2,
+                           np.zeros(2, np.bool_), stay, stream_key(5, 1, 2))
     dy, dx = np.divmod(icell, n)
     return float((((dy - n // 2) ** 2 + (dx - n // 2) ** 2) * cell_km**2).mean())
 
@@ -599,7 +641,7 @@ def test_the_desert_walk_spreads_alike_at_any_cell_size():
     at10, at5 = _walk_spread(10.0, None), _walk_spread(5.0, None)
     assert at10 == pytest.approx(180.0, rel=0.1)
     assert at5 == pytest.approx(at10, rel=0.1)
-    assert model.desert_stay(120.0, 4, 10.0) == 0.7  # the 10 km runs are unchanged
+    assert desert_stay(120.0, 4, 10.0) == 0.7  # the 10 km runs are unchanged
     fixed = _walk_spread(5.0, 0.7)
     assert fixed < 0.6 * at10, (fixed, at10)
 
@@ -608,7 +650,7 @@ def test_the_desert_walk_spreads_alike_at_any_cell_size():
 def _row_draws(key, rows, steps):
     out = np.empty((rows, 2 + 2 * steps))
     for i in range(rows):
-        out[i, 0], out[i, 1] = rules.uniform(key, i, 0), rules.uniform(key, i, 1)
+        out[i, 0], out[i, 1] = counter_uniform(key, i, 0), counter_uniform(key, i, 1)
         for s in range(steps):
             out[i, 2 + 2 * s] = rules.step_uniform(key, i, s, 0)
             out[i, 3 + 2 * s] = rules.step_uniform(key, i, s, 1)
@@ -621,14 +663,14 @@ def test_a_long_walk_draws_numbers_of_its_own():
     first four steps draw as they always did (the calibrated 10 km runs are unchanged). The
     opposite: each row has 16 draws under one key, and drawing the stays as ``10 + s`` gave a
     row's seventh and eighth steps (5 km cells walk eight) the next row's first two draws."""
-    key = rules.stream_key(5, 1, 2)
+    key = stream_key(5, 1, 2)
     draws = _row_draws(key, 500, 12)
     assert np.unique(draws).size == draws.size
     first = _row_draws(key, 500, 4)[:, 2:]
-    old = np.array([[rules.uniform(key, i, j) for s in range(4) for j in (2 + s, 10 + s)]
+    old = np.array([[counter_uniform(key, i, j) for s in range(4) for j in (2 + s, 10 + s)]
                     for i in range(500)])
     assert np.array_equal(first, old)
-    assert rules.uniform(key, 0, 10 + 6) == rules.uniform(key, 1, 0)  # the old overlap
+    assert counter_uniform(key, 0, 10 + 6) == counter_uniform(key, 1, 0)  # the old overlap
 
 
 @pytest.mark.parametrize("control_km2", [400.0, 1600.0])
@@ -644,15 +686,15 @@ def test_collateral_reads_the_density_of_the_control_block(control_km2):
     r = model.InsurgencyRun(scenario(ticks=1, control_km2=control_km2, collateral=2.0), 3,
                             theatre=toy_theatre())
     city = int(np.ravel_multi_index((3, 16), (H, W)))
-    rows = np.flatnonzero(r.role != rules.FREE)
-    r.role[rows] = rules.FREE
-    r.role[rows[:100]], r.icell[rows[:100]] = rules.TERRITORIAL, city
-    r.terr[:], r.desert[:] = 0, 0
-    r.terr[city] = 100
-    r.pdet[:] = 1.0
+    ins, cnt = r.world.insurgents, r.world.counts
+    rows = np.flatnonzero(ins.role != rules.FREE)
+    ins.role[rows] = rules.FREE
+    ins.role[rows[:100]], ins.cell[rows[:100]] = rules.TERRITORIAL, city
+    cnt.terr[:], cnt.desert[:] = 0, 0
+    cnt.terr[city] = 100
+    r.world.fields.pdet[:] = 1.0
     lev = r.levers.model_copy(update={"air_sorties": 400.0, "precision": 0.5})
-    tally: dict[str, float] = {}
-    r._air_strikes(lev, tally)
+    tally = model.air_strikes(r.world, r.cfg, lev, model.Streams(r.seed, r.tick))
     mean = 153.0 if control_km2 > 400.0 else 300.0
     assert abs(tally["casualties_collateral"] - mean) < 4 * np.sqrt(mean), tally
 
@@ -672,48 +714,51 @@ def test_attack_prevention_and_battle_are_read_over_the_control_block(control_km
     r = model.InsurgencyRun(s, 3, theatre=toy_theatre())
     blocks = control_km2 > 400.0
     city, guard = (int(np.ravel_multi_index(rc, (H, W))) for rc in ((3, 16), (2, 17)))
-    rows = np.flatnonzero(r.role != rules.FREE)
-    r.role[rows] = rules.FREE
-    r.role[rows[:500]], r.icell[rows[:500]] = rules.SLEEPER, city
-    r.power[:] = 0.0
-    r.power[guard] = 500.0
-    tally: dict[str, float] = {}
-    r._sleeper_attacks(r.levers, tally)
+    ins, f = r.world.insurgents, r.world.fields
+    rows = np.flatnonzero(ins.role != rules.FREE)
+    ins.role[rows] = rules.FREE
+    ins.role[rows[:500]], ins.cell[rows[:500]] = rules.SLEEPER, city
+    r.world.forces.power[:] = 0.0
+    r.world.forces.power[guard] = 500.0
+    tally = model.sleeper_attacks(r.world, r.cfg, r.levers, model.Streams(r.seed, r.tick))
     assert tally["attacks"] + tally["attacks_prevented"] == 500
     assert (25 < tally["attacks_prevented"] < 75) if blocks else tally["attacks_prevented"] == 0
 
-    r.killed_cell[:], r.collateral_cell[:], r.casualties_cell[:] = 0.0, 0.0, 0.0
-    r.killed_cell[city] = 10.0
-    r.need = np.zeros(H * W)  # the garrison need, set by the week's organisation step
-    r._deploy(r.levers)
+    f.killed_cell[:], f.collateral_cell[:], f.casualties_cell[:] = 0.0, 0.0, 0.0
+    f.killed_cell[city] = 10.0
+    f.need = np.zeros(H * W)  # the garrison need, set by the week's organisation step
+    model.movement(r.world, r.cfg, r.levers)
     block = [city, city + 1, guard - 1, guard]  # (3,16), (3,17), (2,16), (2,17)
-    battle = r.battle[block]
+    battle = f.battle[block]
     assert (battle > 0).tolist() == ([True] * 4 if blocks else [True, False, False, False])
-    assert np.count_nonzero(r.battle) == (4 if blocks else 1)
+    assert np.count_nonzero(f.battle) == (4 if blocks else 1)
 
 
 def test_many_recruits_of_one_supporter_draw_numbers_of_their_own():
     """``spawn_recruits`` takes each recruit w.p. ``accept`` on a draw of its own, however many
-    a supporter brings (``any_uniform``). Two supporters in a row with 32 and 16 recruits,
-    ``accept`` 0.5, 400 keys: the numbers taken for each are uncorrelated (|r| < 0.25; the
-    standard error of r is 0.05). The opposite, each recruit ``j`` drawn as ``uniform(key, i,
-    j)``: an item has 16 draws, so the first supporter's recruits 16-31 read the second's 0-15
-    and r is about 0.7 (computed below from those draws)."""
+    a supporter brings (``counter_uniform_any``). Two supporters in a row with 32 and 16
+    recruits, ``accept`` 0.5, 400 keys: the numbers taken for each are uncorrelated (|r| <
+    0.25; the standard error of r is 0.05). The opposite, each recruit ``j`` drawn as
+    ``counter_uniform(key, i, j)``: an item has 16 draws, so the first supporter's recruits
+    16-31 read the second's 0-15 and r is about 0.7 (computed below from those draws)."""
     new, old = [], []
     for week in range(400):
-        key = rules.stream_key(3, week, 7)
+        key = stream_key(3, week, 7)
         cap = 64
         role = np.zeros(cap, np.int8)
         icell = np.zeros(cap, np.int32)
-        rules.spawn_recruits(np.array([0, 1], np.int32), np.full(2, rules.ACTIVE, np.int8),
-                             np.array([32, 16], np.int8), np.zeros(2, np.int32),
-                             np.zeros(2, np.int8), np.full(2, rules.HOLD, np.int8), icell, role,
-                             np.zeros(cap, np.int8), np.zeros(cap, np.int16),
-                             np.arange(cap - 1, -1, -1, dtype=np.int32),
-                             np.array([cap], np.int64), 0.5, key, np.full(2, 1e6))
+        people = Citizens(np.array([0, 1], np.int32), np.zeros(2, np.int8),
+                          np.zeros(2, np.float32), np.zeros(2, np.float32),
+                          np.full(2, rules.ACTIVE, np.int8), np.zeros(2, np.int16),
+                          np.array([32, 16], np.int8))
+        rows = Insurgents(icell, role, np.zeros(cap, np.int8), np.zeros(cap, np.int16),
+                          np.arange(cap - 1, -1, -1, dtype=np.int32), np.array([cap], np.int64))
+        rules.spawn_recruits(people, np.full(2, rules.HOLD, np.int8), rows,
+                             RoleCounts(*(np.zeros(2, np.int32) for _ in range(4))), 0.5, key,
+                             np.full(2, 1e6))
         made = role == rules.TERRITORIAL
         new.append((int((made & (icell == 0)).sum()), int((made & (icell == 1)).sum())))
-        old.append(tuple(sum(rules.uniform(key, i, j) < 0.5 for j in range(n))
+        old.append(tuple(sum(counter_uniform(key, i, j) < 0.5 for j in range(n))
                          for i, n in ((0, 32), (1, 16))))
     r_new = np.corrcoef(np.array(new).T)[0, 1]
     r_old = np.corrcoef(np.array(old).T)[0, 1]
@@ -740,14 +785,14 @@ def test_an_arrest_takes_the_members_and_leaves_the_residents():
         rules.citizens(cell, group, np.ones(n), z, state, jail, recruits, np.zeros(1, np.int16),
                        legit, affinity, np.zeros(1), np.zeros(1), one, one, np.full(1, arrest),
                        np.zeros(1), np.zeros(1), float(term), cap, 0.1, 0.2, 1.0, 0.0, 0.0,
-                       rules.stream_key(5, t, 0))
+                       stream_key(5, t, 0))
 
     def census() -> tuple[int, int, int]:
-        counts = [np.zeros(1, np.int32) for _ in range(5)]
-        rules.census(cell, group, state, jail, recruits, np.zeros(1, np.int16), 1, 1, *counts,
-                     np.zeros((1, 1), np.int64), np.zeros((1, 1), np.int64))
-        present, _sym, act, _displaced, detained = counts
-        return int(present[0]), int(act[0]), int(detained[0])
+        out = Census(*(np.zeros(1, np.int32) for _ in range(5)), np.zeros((1, 1), np.int64),
+                     np.zeros((1, 1), np.int64))
+        rules.census(Citizens(cell, group, np.ones(n), z, state, jail, recruits),
+                     np.zeros(1, np.int16), out)
+        return int(out.present[0]), int(out.act[0]), int(out.detained[0])
 
     week(0)
     held = jail > 0
@@ -776,7 +821,7 @@ def test_detainees_are_the_members_held_times_people_per_arrest():
     ``arrest_people``, not times the agent's residents."""
     s = scenario(ticks=30, initial_fighters=1500, arrest_rate=0.3, arrest_people=3.0)
     r = run(s)
-    held = int((r.jail > 0).sum())
+    held = int((r.world.people.jail > 0).sum())
     assert held > 0
     assert r.frame()["detained"].iloc[-1] == held * 3.0
 
@@ -791,10 +836,66 @@ def test_an_arrest_interns_and_a_capture_sentences():
     def held(internment: int, sentence: int) -> tuple[int, int]:
         r = run(scenario(ticks=30, initial_fighters=1500, arrest_rate=0.3,
                          max_internment_weeks=internment, max_detention_weeks=sentence))
-        assert (r.jail > 0).sum() > 100 and (r.ijail > 0).sum() > 10
-        return int(r.jail.max()), int(r.ijail.max())
+        jail, ijail = r.world.people.jail, r.world.insurgents.jail
+        assert (jail > 0).sum() > 100 and (ijail > 0).sum() > 10
+        return int(jail.max()), int(ijail.max())
 
     citizens, captives = held(10, 400)
     assert citizens <= 5 < captives <= 200
     citizens, captives = held(400, 10)
     assert captives <= 5 < citizens <= 200
+
+
+# ------------------------------------------------------------------ theatre-generic
+def test_theatre_groups_are_matched_by_name_not_by_position():
+    """A theatre lists its groups in any order: the same populations under the same names, in
+    another order, give the same run bit for bit (matched by position, the Sunni Arab
+    population would be read as the Shia Arab one and the run would differ)."""
+    s = scenario(ticks=6)
+    th = toy_theatre()
+    order = [1, 0, 3, 2]
+    shuffled = toy_theatre()
+    shuffled.groups = tuple(th.groups[k] for k in order)
+    shuffled.population = th.population[order]
+    a = model.run_once(s, 3, theatre=th)
+    b = model.run_once(s, 3, theatre=shuffled)
+    pd.testing.assert_frame_equal(a.frame(), b.frame())
+    pd.testing.assert_frame_equal(a.governorate_frame(), b.governorate_frame())
+
+
+@pytest.mark.parametrize("base, north", [("sunni_arab", True), ("shia_arab", False)])
+def test_the_base_group_is_where_the_first_members_live(base, north):
+    """``base_group`` (a scenario key, not a group index): the initial sleepers are placed by
+    its people in towns. On the toy theatre the Sunni Arabs live in the northern governorate
+    (85% of its people, 5% in the south), the Shia Arabs in the southern one (90%), so over
+    90% of 2,000 sleepers land on the base group's side."""
+    r = model.InsurgencyRun(scenario(ticks=1, base_group=base), 3, theatre=toy_theatre())
+    ins = r.world.insurgents
+    gov = r.world.geo.gov[ins.cell[ins.role == rules.SLEEPER]]
+    assert len(gov) == 2_000
+    assert bool((gov == 0).mean() > 0.9) is north and bool((gov == 1).mean() > 0.9) is not north
+
+
+def test_a_theatre_without_the_models_groups_is_one_clear_error():
+    th = toy_theatre()
+    th.groups = ("pashtun", "shia_arab", "kurd", "other")
+    with pytest.raises(ScenarioError) as err:
+        model.InsurgencyRun(scenario(ticks=1), 3, theatre=th)
+    msg = str(err.value)
+    assert "groups = ['pashtun', 'shia_arab', 'kurd', 'other']" in msg
+    assert "sunni_arab, shia_arab, kurd, other" in msg and "\n" not in msg
+
+
+def test_a_bad_base_group_exits_2_with_one_line_and_writes_nothing(tmp_path: Path):
+    (tmp_path / "bad.toml").write_text('extends = "iraq-2003-2020"\n'
+                                       '[insurgency]\nbase_group = "pashtun"\n')
+    exe = Path(sys.executable).with_name("resurgence")
+    done = subprocess.run([str(exe), "run", "bad.toml", "--out", "out"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "COLUMNS": "200"})
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+    assert "insurgency.base_group = 'pashtun'" in lines[0] and "sunni_arab" in lines[0]
+    assert "Traceback" not in done.stderr + done.stdout
+    assert not (tmp_path / "out").exists()

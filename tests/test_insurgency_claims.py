@@ -51,15 +51,19 @@ def test_s5_low_precision_kills_more_civilians(air_precise, air_blunt):
 
 def test_s4_sleeper_attacks_go_on_without_territory_and_lower_legitimacy():
     """S4, 4 seeds x 2 years: with no territory held, sleepers strike every quarter; Sunni Arab
-    legitimacy ends lower than in the same runs with attacks disabled (p_att = 0), by more
-    than 0.005 in the ensemble mean (observed 0.0084: 0.4866 vs 0.4950)."""
+    legitimacy ends lower than in the same seeds with attacks disabled (p_att = 0). Tolerance
+    from the ensemble's own spread: the mean of the four paired differences (calm minus
+    attacks, seed by seed) exceeds two standard errors of that mean (their standard deviation
+    over sqrt(4)), a one-sided test at about the 7% level with 3 degrees of freedom."""
     runs = ensemble()
     calm = ensemble(attack_probability=0.0)
     for df in runs:
         by_q = df.groupby(df["tick"] // 13)["attacks"].sum().iloc[1:]
         assert (by_q > 0).all()
-    end = mean(runs, "legitimacy_sunni_arab", "last")
-    assert end < mean(calm, "legitimacy_sunni_arab", "last") - 0.005
+    diff = np.array([c["legitimacy_sunni_arab"].iloc[-1] - a["legitimacy_sunni_arab"].iloc[-1]
+                     for a, c in zip(runs, calm, strict=True)])
+    se = diff.std(ddof=1) / np.sqrt(len(diff))
+    assert diff.mean() > 2 * se, (diff, se)
 
 
 def test_s2_inclusion_cuts_casualties_and_membership_at_the_same_military_effort():

@@ -6,25 +6,15 @@ ground combat and attack prevention are read over the same blocks, and so are th
 density that sets collateral deaths and the battle deaths that displace residents; towns are a
 density, and the desert fighters' walk spreads ``desert_spread_km2`` a week whatever the cell
 size. Ensemble: seed 1 at each resolution, to January 2016 (the territorial peak). Tolerance:
-peak territory and peak field
-fighters within a factor of 1.5 of each other (seed 1 at round 42's point: 0.87 and 1.01;
-at round 40's: 0.85 and 0.98; at round 36's: 0.74 and 0.86; at round 29's: 0.81 and 0.95,
-docs/calibration.md). The
-opposites: with one cell per block at 5 km (``control_km2 = 25``) every 25 km2 cell needs its
-own fighter, and the peak territory falls outside that tolerance: 63,775 km2 against 114,200
-at 10 km at round 42's point (0.56; 0.64 of the 5 km run with blocks; round 40's: 0.54);
-56,600 against 114,300
-at round 36's (0.495), 1,600 against 134,100 at round 27's (seed 1), 4,400-5,100 against
-36-42k before (seeds 1-2). Until round 40 this test asked for under 0.5; it now asks for the
-opposite of the test the blocks pass, a ratio under 1/1.5. With
-the walk's old fixed chance to move (0.3 a step, half the spread at 5 km:
-``desert_spread_km2 = 60``) the 5 km run holds 0.08 of the ground it holds with the walk that
-spreads alike (seed 1: 7,625 against 99,575 km2 at round 42's point, 99,375 at round
-40's, 6,950 against 84,600 at
-round 36's: it never takes off; at round 29's point 6,650 against 102,300; seeds 2-3 there:
-0.79, 0.74; at round 27's point 0.88, at round 22's 0.79). From round 29 the kept point is
-scored at both resolutions, and the 5 km run loses its ground by the end of 2017 as the 10 km
-one does."""
+peak territory and peak field fighters within a factor of 1.5 of each other. The opposites:
+with one cell per block at 5 km (``control_km2 = 25``) every 25 km2 cell needs its own
+fighter, and the peak territory falls below 1/1.5 of the 10 km run's (the opposite of the test
+the blocks pass); with a fixed chance to move at each step of the desert walk (half the spread
+at 5 km: ``desert_spread_km2 = 60``) the 5 km run holds markedly less ground than with the walk
+that spreads alike. The point is scored at both resolutions, and the 5 km run loses its ground
+by the end of 2017 as the 10 km one does. The values measured at each calibrated point are in
+docs/calibration.md (Resolution).
+"""
 
 from __future__ import annotations
 
@@ -73,18 +63,15 @@ def test_without_blocks_finer_cells_hold_far_less(peaks):
 def test_with_a_fixed_step_chance_finer_cells_hold_less(peaks):
     """The old walk: a fixed chance to move each step spreads the 5 km desert fighters half as
     far, and the 5 km run holds under 0.92 of the ground it holds with the walk that spreads
-    alike (seed 1: 0.08, no takeoff; round 27's point: 0.88)."""
+    alike."""
     ground = peaks.loc["territory_km2"]
     assert ground["5 km, fixed step chance"] < 0.92 * ground["5 km"]
 
 
 def test_finer_cells_lose_the_ground_by_the_end_of_2017():
     """SOURCES.md: 98% of the claimed land was lost by the end of 2017. At 5 km the group keeps
-    under a tenth of its peak ground in December 2017, as at 10 km (round 42's point, seeds
-    1-4: 0.053, 0.038, 0.057, 0.042; 10 km 0.035-0.052; round 40's: 0.038-0.064; at round
-    36's point seed 3 never took ground at 5 km). Until round 29 the
-    point was fitted at 10 km only, and the 5 km run kept 0.11-0.16 of its peak (rounds 22-27:
-    an expected failure)."""
+    under a tenth of its peak ground in December 2017, as at 10 km (a point fitted at 10 km
+    only kept 0.11-0.16 of its peak at 5 km)."""
     df = _history(5.0, "2018-01-01")
     dec = df["territory_km2"][pd.to_datetime(df["date"]) >= "2017-12-01"].mean()
     assert dec < 0.1 * df["territory_km2"].max()

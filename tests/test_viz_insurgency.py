@@ -265,12 +265,13 @@ def test_live_map_layers_paint_members_attacks_and_legitimacy_over_the_theatre()
     run = view.start(2)
     for _ in range(20):
         run.step()
-    outside = ~run.inside.reshape(run.shape)
+    outside = ~run.world.geo.inside.reshape(run.shape)
     grey = tuple(int(INSURGENCY["government"][i:i + 2], 16) for i in (1, 3, 5))
     control = view.layer_rgb(run, "control")
     assert np.array_equal(control, to_rgb(run.cell_states(), CONTROL.lut()))
     members = view.layer_rgb(run, "members")
-    count = (run.terr + run.desert + run.sleeper).reshape(run.shape)
+    cnt = run.world.counts
+    count = (cnt.terr + cnt.desert + cnt.sleeper).reshape(run.shape)
     assert (members[outside] == 255).all()
     assert (members[(count == 0) & ~outside] == grey).all()
     painted = members[count > 0]

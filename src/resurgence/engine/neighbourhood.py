@@ -42,9 +42,3 @@ def offsets(shape: Shape, radius: float, include_centre: bool) -> np.ndarray:
         keep &= (dx != 0) | (dy != 0)
     return np.ascontiguousarray(np.stack([dx[keep], dy[keep]], axis=1).astype(np.int32))
 
-
-def fits_torus(offs: np.ndarray, width: int, height: int) -> bool:
-    """True if no two offsets reach the same cell on a ``width`` x ``height`` torus."""
-    if len(offs) == 0:
-        return True
-    return int(np.ptp(offs[:, 0])) < width and int(np.ptp(offs[:, 1])) < height

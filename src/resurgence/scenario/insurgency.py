@@ -8,11 +8,16 @@ calibration of ``docs/calibration.md``.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import ConfigDict, Field
 
 from resurgence.scenario.params import Params, Share
 
+#: the identity groups of the model, in the order of its per-group levers and parameters; a
+#: theatre must have these groups (in any order)
 GROUPS = ("sunni_arab", "shia_arab", "kurd", "other")
+Group = Literal["sunni_arab", "shia_arab", "kurd", "other"]
 
 
 class Levers(Params):
@@ -239,13 +244,16 @@ class InsurgencyConfig(Params):
                                    "reference territory won in a week")
     propaganda_ref_km2: float = Field(40_000.0, gt=0, le=1e7, description="reference territory")
     propaganda_relax: float = Field(0.05, ge=0, le=1, description="per week")
+    base_group: Group = Field("sunni_arab", description="the group the insurgency recruits "
+                              "its first members among and whose tribes raise the Sahwa "
+                              "militia (one of the theatre's groups)")
     initial_fighters: int = Field(2_000, ge=0, le=1_000_000, description="members at the start "
-                                  "(as sleepers in Sunni Arab towns)")
+                                  "(as sleepers in the base group's towns)")
     max_insurgents: int = Field(200_000, ge=10, le=50_000_000, description="row capacity")
-    sahwa_threshold: float = Field(0.2, ge=0, le=1, description="Sunni legitimacy above which "
-                                   "engaged tribes raise militia")
-    sahwa_rate: float = Field(0.01, ge=0, le=1, description="militia per quiet Sunni Arab "
-                              "resident at full engagement")
+    sahwa_threshold: float = Field(0.2, ge=0, le=1, description="legitimacy to the base group "
+                                   "above which its engaged tribes raise militia")
+    sahwa_rate: float = Field(0.01, ge=0, le=1, description="militia per quiet resident of "
+                              "the base group at full engagement")
 
 
 #: parameters of :class:`InsurgencyConfig` that must be integers

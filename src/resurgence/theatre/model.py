@@ -198,12 +198,6 @@ class Theatre:
         out[list(rows), list(cols)] = True
         return out
 
-    def cell_at(self, lat: float, lon: float) -> tuple[int, int]:
-        """The cell whose centre is nearest to (lat, lon) (may be outside the theatre)."""
-        d = (self.lat - lat) ** 2 + ((self.lon - lon) * np.cos(np.radians(lat))) ** 2
-        r, c = np.unravel_index(int(np.argmin(d)), d.shape)
-        return int(r), int(c)
-
     # ------------------------------------------------------------------ summaries
     def area_by_terrain(self) -> pd.Series:
         """km² per terrain class (inside cells)."""

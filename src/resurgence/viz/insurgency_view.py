@@ -186,7 +186,8 @@ class InsurgencyView:
         animation's map)."""
         from resurgence.viz.maps import boundaries
 
-        gov = np.where(run.inside, run.gov, -1).reshape(run.shape)
+        geo = run.world.geo
+        gov = np.where(geo.inside, geo.gov, -1).reshape(run.shape)
         return boundaries(gov, -0.5, -0.5, 1.0, -1.0)
 
     def layer_rgb(self, run: insurgency.InsurgencyRun, layer: str) -> np.ndarray:
@@ -195,16 +196,18 @@ class InsurgencyView:
 
         if layer not in MAP_LAYERS:
             raise ValueError(f"map layer must be one of {', '.join(MAP_LAYERS)}, not {layer!r}")
-        outside = ~run.inside.reshape(run.shape)
+        w = run.world
+        outside = ~w.geo.inside.reshape(run.shape)
         grey = hex_to_rgb(C["government"])
         if layer == "control":
             return to_rgb(run.cell_states(), self.legend.lut())
         if layer == "legitimacy (Sunni Arab)":
-            values, lut, top, log = run.legit[0][run.gov], _lut(LEGITIMACY_CMAP), 1.0, False
+            values = w.fields.legit[w.geo.base][w.geo.gov]
+            lut, top, log = _lut(LEGITIMACY_CMAP), 1.0, False
             blank = outside
         else:
-            values = (run.terr + run.desert + run.sleeper) if layer == "members" \
-                else run.attacks_cell
+            values = (w.counts.terr + w.counts.desert + w.counts.sleeper) \
+                if layer == "members" else w.fields.attacks_cell
             values = values.reshape(run.shape)
             lut, top, log = _lut(SEQUENTIAL), max(float(values.max()), 5.0), True
             blank = values <= 0

@@ -20,12 +20,10 @@ from matplotlib.ticker import StrMethodFormatter
 
 from resurgence.scenario import Scenario
 from resurgence.viz.canvas import new_figure
-from resurgence.viz.palette import CYCLE, SERIES
+from resurgence.viz.palette import CYCLE
 from resurgence.viz.registry import view_for
 from resurgence.viz.views import Outcome, Panel, Series, View
 
-#: kept for callers of the first version; see :mod:`resurgence.viz.palette`
-PALETTE = SERIES
 #: the band drawn around the median across seeds, in percent
 BAND = (10, 90)
 TIME_LABEL = "tick (one round of agent activation)"

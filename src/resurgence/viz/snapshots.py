@@ -155,7 +155,7 @@ class MapRecorder:
         self.run = run
         self.wanted = wanted
         self.items: list[dict[str, Any]] = []
-        self.acc = np.zeros(run.inside.size, np.int64)
+        self.acc = np.zeros(run.world.geo.inside.size, np.int64)
         self.since = 0
         self.peak_cells = 0
         self.peak: dict[str, Any] | None = None
@@ -163,18 +163,19 @@ class MapRecorder:
     def _grab(self, kind: str) -> dict[str, Any]:
         r = self.run
         h, w = r.shape
+        cnt = r.world.counts
         return {"tick": r.tick, "since": self.since, "kind": kind,
                 "states": r.cell_states().astype(np.int8),
-                "fighters": np.stack([r.terr, r.desert, r.sleeper]).reshape(3, h, w)
+                "fighters": np.stack([cnt.terr, cnt.desert, cnt.sleeper]).reshape(3, h, w)
                 .astype(np.int32),
                 "attacks": self.acc.reshape(h, w).astype(np.int32),
-                "legitimacy": np.asarray(r.legit, np.float32).copy()}
+                "legitimacy": np.asarray(r.world.fields.legit, np.float32).copy()}
 
     def observe(self) -> None:
         r = self.run
         if r.tick > 0:
-            self.acc += np.rint(r.attacks_cell).astype(np.int64)
-            held = int(r.held.sum())
+            self.acc += np.rint(r.world.fields.attacks_cell).astype(np.int64)
+            held = int(r.world.fields.held.sum())
             if held > self.peak_cells:
                 self.peak_cells = held
                 self.peak = self._grab("peak")
@@ -200,7 +201,8 @@ class MapRecorder:
         ticks = np.array([it["tick"] for it in items], np.int64)
         dates = ([str(d) for d in sc.date_of(ticks)] if sc.start is not None
                  else [""] * len(ticks))
-        gov = np.where(r.inside, r.gov, -1).reshape(r.shape).astype(np.int16)
+        geo = r.world.geo
+        gov = np.where(geo.inside, geo.gov, -1).reshape(r.shape).astype(np.int16)
         return MapSnapshots(
             seed=int(r.seed), ticks=ticks, since=np.array([it["since"] for it in items]),
             kinds=[it["kind"] for it in items], dates=dates,
@@ -208,8 +210,8 @@ class MapRecorder:
             fighters=np.stack([it["fighters"] for it in items]),
             attacks=np.stack([it["attacks"] for it in items]),
             legitimacy=np.stack([it["legitimacy"] for it in items]),
-            governorate=gov, governorates=tuple(r.gov_names),
-            groups=_groups(), cell_km=float(np.sqrt(r.area)), extent=_extent(r),
+            governorate=gov, governorates=tuple(geo.gov_names),
+            groups=_groups(), cell_km=float(np.sqrt(geo.area)), extent=_extent(r),
             tick_days=int(sc.tick_days))
 
 
@@ -222,7 +224,7 @@ def _groups() -> tuple[str, ...]:
 def _extent(run: Any) -> tuple[float, float, float, float]:
     """(left, right, bottom, top) of the raster in km (projected, or from the north-west
     corner when the theatre has no coordinates)."""
-    c = float(np.sqrt(run.area))
+    c = float(np.sqrt(run.world.geo.area))
     th = run.theatre
     x, y = getattr(th, "x_km", None), getattr(th, "y_km", None)
     if x is not None and y is not None:
