@@ -573,3 +573,41 @@ def test_the_dashboard_loads_only_catalogued_scenarios(tmp_path: Path):
         assert "scenario" in session.error
     assert session.name == "epstein-run-2"
     assert session.load(scenario_names()[0])
+
+
+@pytest.mark.parametrize("groups", [["sunni_arab", "shia_arab"],
+                                    ["sunni_arab", "shia_arab", "kurd", "other", "yazidi"]])
+def test_a_theatre_with_other_groups_than_the_models_is_refused_before_any_file(
+        tmp_path: Path, groups: list[str]):
+    """Two groups crashed the model (IndexError), five ran silently: a theatre whose groups are
+    not the insurgency model's four is one message naming its ``groups``, exit 2, before
+    ``run`` writes anything."""
+    import shutil
+    import tomllib
+
+    import tomli_w
+
+    from resurgence.theatre.build import DATA_DIR
+
+    land = tmp_path / "land"
+    shutil.copytree(DATA_DIR / "iraq", land)
+    spec = tomllib.loads((land / "theatre.toml").read_text())
+    spec["groups"] = groups
+    (land / "theatre.toml").write_text(tomli_w.dumps(spec))
+    gov = land / spec["files"]["governorates"]
+    import pandas as pd
+
+    df = pd.read_csv(gov)
+    if "yazidi" in groups:  # a fifth share column
+        df["yazidi_share"] = 0.0
+    else:  # the two groups' shares sum to 1
+        df["shia_arab_share"] = 1.0 - df["sunni_arab_share"]
+    df.to_csv(gov, index=False)
+    (tmp_path / "s.toml").write_text('extends = "iraq-2003-2020"\nticks = 2\n'
+                                     '[insurgency]\ntheatre = "land"\n')
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    result = CliRunner().invoke(app, ["run", str(tmp_path / "s.toml"), "--out",
+                                      str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert "groups" in result.output and "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before

@@ -52,14 +52,16 @@ def check(scenario: Scenario) -> None:
     pays nothing more). A theatre that cannot be found, or that builds at its own cell size
     but not at the scenario's ``cell_km``, raises :class:`~resurgence.errors.ScenarioError`
     naming the scenario's key; a mistake inside a user's theatre files raises their own
-    :class:`~resurgence.theatre.TheatreError`."""
+    :class:`~resurgence.theatre.TheatreError`; a theatre whose identity groups are not the
+    model's raises :class:`~resurgence.errors.ScenarioError` naming the theatre's ``groups``."""
     if scenario.model != "insurgency":
         return
+    from resurgence.models.insurgency_state import theatre_groups
     from resurgence.theatre import TheatreError, load_theatre
 
     cfg = scenario.insurgency
     try:
-        load_theatre(cfg.theatre, cfg.cell_km)
+        theatre_groups(load_theatre(cfg.theatre, cfg.cell_km), cfg)
     except TheatreError as exc:
         if exc.problems[0].key == "theatre":
             key, value, allowed = "insurgency.theatre", cfg.theatre, exc.problems[0].allowed
