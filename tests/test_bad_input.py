@@ -336,10 +336,13 @@ def test_compare_on_a_truncated_parquet_file_is_one_message(tmp_path: Path):
     assert not list(tmp_path.glob("cmp*"))
 
 
+@pytest.mark.parametrize("text", ['{"experiment": ', '{}', '{"experiment": 1, "samples": [], '
+                                  '"policies": [], "outcomes": []}'])
 @pytest.mark.parametrize("command", ["results", "sensitivity"])
-def test_a_corrupt_plan_is_one_message(tmp_path: Path, command: str):
+def test_a_corrupt_plan_is_one_message(tmp_path: Path, command: str, text: str):
+    """Not JSON, JSON without the plan's keys, or with a key of the wrong kind: one message."""
     folder = swept(tmp_path)
-    (folder / "plan.json").write_text('{"experiment": ')
+    (folder / "plan.json").write_text(text)
     code, output = cli(command, str(folder), cwd=tmp_path)
     one_error(code, output)
     assert "plan.json" in output

@@ -275,6 +275,10 @@ def _restart(pool: Pool, running: dict[Future, str], queue: list[str]) -> None:
     pool.restart()
 
 
+#: what the commands that read a plan take from it, and of what kind
+_PLAN_KEYS = {"experiment": dict, "samples": list, "policies": list, "outcomes": list}
+
+
 def load_plan(folder: Path) -> dict[str, Any]:
     """``plan.json`` of a results folder (raises UserInputError if it is not one)."""
     path = Path(folder) / PLAN
@@ -285,6 +289,9 @@ def load_plan(folder: Path) -> dict[str, Any]:
         plan = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(plan, dict):
             raise ValueError("not a table")
+        for key, kind in _PLAN_KEYS.items():
+            if not isinstance(plan.get(key), kind):
+                raise ValueError(f"{key!r} missing or not a {kind.__name__}")
     except (OSError, ValueError) as exc:
         raise UserInputError(path, [Problem("file", PLAN, "is not a plan written by "
                                             f"`resurgence sweep`: {exc}")]) from None
