@@ -243,16 +243,27 @@ def test_a_sweep_on_a_scenario_with_an_unknown_theatre_exits_2_while_planning(tm
     assert not (tmp_path / "res").exists()
 
 
+def _model_land(folder: Path) -> None:
+    """The tests' small theatre (test_theatre's testland) with the insurgency model's four
+    groups in place of its two, so that an insurgency scenario may run on it."""
+    from test_theatre import FILES, TOML, _write
+
+    govs = (FILES["govs.csv"].replace("a_share,b_share",
+                                      "sunni_arab_share,shia_arab_share,kurd_share,other_share")
+            .replace("0.9,0.1", "0.9,0.1,0,0").replace("0.2,0.8", "0.2,0.8,0,0"))
+    _write(folder, TOML.replace('groups = ["a", "b"]',
+                                'groups = ["sunni_arab", "shia_arab", "kurd", "other"]'),
+           **{"govs.csv": govs})
+
+
 def test_a_user_error_raised_by_the_workers_stops_the_sweep_with_its_message(tmp_path: Path):
     """A mistake planning cannot see (here the theatre's file goes away once planning loaded
     it) reaches the parent whole and stops the sweep: no retries, no restarted pools."""
     import shutil
 
     from resurgence.experiments import sweep
-    from test_theatre import _write
-
     (tmp_path / "land").mkdir()
-    _write(tmp_path / "land")
+    _model_land(tmp_path / "land")
     (tmp_path / "s.toml").write_text(
         INSURGENCY.replace("cell_km = 50", "cell_km = 10") + 'theatre = "land"\n')
     (tmp_path / "exp.toml").write_text('scenario = "s.toml"\n[levers]\n'
@@ -403,10 +414,8 @@ def test_a_bad_key_in_a_base_is_blamed_on_the_base(tmp_path: Path):
 
 def test_a_relative_theatre_path_is_relative_to_the_scenario_file(tmp_path: Path):
     from resurgence.api import check
-    from test_theatre import _write
-
     (tmp_path / "maps" / "land").mkdir(parents=True)
-    _write(tmp_path / "maps" / "land")
+    _model_land(tmp_path / "maps" / "land")
     (tmp_path / "scen").mkdir()
     (tmp_path / "scen" / "s.toml").write_text(
         INSURGENCY.replace("cell_km = 50", "cell_km = 10") + 'theatre = "../maps/land"\n')
