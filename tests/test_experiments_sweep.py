@@ -127,8 +127,11 @@ def test_a_local_worker_killed_mid_sweep_breaks_the_pool_which_is_replaced(tmp_p
     def kill_one(progress) -> None:
         if killed:
             return
-        # pool workers are forked by the forkserver (our child): its children
-        workers = [p for p in psutil.Process(me).children(recursive=True) if p.ppid() != me]
+        # pool workers are forked by the forkserver (our child): its children, and not other
+        # grandchildren (a module-scoped Dask cluster's workers are its nannies' children)
+        forkservers = [p for p in psutil.Process(me).children()
+                       if "forkserver" in " ".join(p.cmdline())]
+        workers = [w for f in forkservers for w in f.children()]
         if workers:
             workers[0].kill()
             killed.append(workers[0].pid)
