@@ -231,7 +231,7 @@ def _drive(pool: Pool, tasks: dict[str, RunTask], todo: list[str], catalog: Cata
                 except RuntimeError:  # the pool broke while submitting
                     queue.append(rid)
                     attempts[rid] -= 1
-                    _restart(pool, running, queue)
+                    report.retried += _restart(pool, running, queue)
                     break
             finished, _ = wait(list(running), timeout=1.0, return_when=FIRST_COMPLETED)
             broken = False
@@ -255,7 +255,7 @@ def _drive(pool: Pool, tasks: dict[str, RunTask], todo: list[str], catalog: Cata
                     on_progress(Progress(report.planned, report.done_before + report.ran,
                                          len(report.failed), report.retried))
             if broken:
-                _restart(pool, running, queue)
+                report.retried += _restart(pool, running, queue)
             if batch and time.monotonic() - last_flush > 2.0:
                 flush()
     finally:
@@ -264,15 +264,19 @@ def _drive(pool: Pool, tasks: dict[str, RunTask], todo: list[str], catalog: Cata
         flush()
 
 
-def _restart(pool: Pool, running: dict[Future, str], queue: list[str]) -> None:
+def _restart(pool: Pool, running: dict[Future, str], queue: list[str]) -> int:
     """A local pool lost a worker: every run in flight failed with it; start a new pool and
-    put those runs back in the queue (the caller counted the attempt)."""
+    put those runs back in the queue. Returns how many: retries the caller has not counted
+    (it counted the runs it collected; the break can also show first when a submit fails)."""
+    again = 0
     for fut, rid in list(running.items()):
         if fut.done() and fut.exception() is None:
             continue  # finished before the break; collected on the next wait
         queue.append(rid)
         running.pop(fut)
+        again += 1
     pool.restart()
+    return again
 
 
 #: what the commands that read a plan take from it, and of what kind
