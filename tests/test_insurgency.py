@@ -278,7 +278,8 @@ def test_sleepers_rise_where_the_group_could_take_their_block():
         terr, sleeper = np.zeros(4, np.int32), np.bincount(cell[role == rules.SLEEPER],
                                                            minlength=4).astype(np.int32)
         rows = Insurgents(cell, r, np.zeros_like(r), np.zeros(r.size, np.int16),
-                          np.zeros(0, np.int32), np.zeros(1, np.int64))
+                          np.zeros(0, np.int32), np.zeros(1, np.int64),
+                          np.array([r.size, r.size], np.int64))  # every row in use
         by_role = RoleCounts(terr, np.zeros(4, np.int32), sleeper, np.zeros(4, np.int32))
         n = rules.uprising(rows, by_role, counts, need, power, 5.0, inside, block, 3,
                            np.zeros(4, np.bool_), 2.0, np.ones(3), gov, np.array(ok), rate, key)
@@ -621,7 +622,8 @@ def _walk_spread(cell_km: float, stay: float | None, fighters: int = 4000) -> fl
     role = np.full(fighters, rules.DESERT, np.int8)
     zeros_i, zeros_b = np.zeros(cells, np.int32), np.zeros(cells, np.bool_)
     rows = Insurgents(icell, role, np.zeros(fighters, np.int8), np.zeros(fighters, np.int16),
-                      np.zeros(0, np.int32), np.zeros(1, np.int64))
+                      np.zeros(0, np.int32), np.zeros(1, np.int64),
+                      np.array([fighters, fighters], np.int64))  # every row in use
     rules.posture_and_move(rows, zeros_i, np.full(cells, rules.DESERT_T, np.int8),
                            np.full(cells, rules.HOLD, np.int8), zeros_b, zeros_i, zeros_i,
                            zeros_i, zeros_b, np.zeros(cells), zeros_i, np.zeros(cells),
@@ -752,7 +754,8 @@ def test_many_recruits_of_one_supporter_draw_numbers_of_their_own():
                           np.full(2, rules.ACTIVE, np.int8), np.zeros(2, np.int16),
                           np.array([32, 16], np.int8))
         rows = Insurgents(icell, role, np.zeros(cap, np.int8), np.zeros(cap, np.int16),
-                          np.arange(cap - 1, -1, -1, dtype=np.int32), np.array([cap], np.int64))
+                          np.arange(cap - 1, -1, -1, dtype=np.int32), np.array([cap], np.int64),
+                          np.array([0, cap], np.int64))  # no row in use yet
         rules.spawn_recruits(people, np.full(2, rules.HOLD, np.int8), rows,
                              RoleCounts(*(np.zeros(2, np.int32) for _ in range(4))), 0.5, key,
                              np.full(2, 1e6))
@@ -775,23 +778,22 @@ def test_an_arrest_takes_the_members_and_leaves_the_residents():
     800 agents of one cell, all aggrieved, arrest probability 0.5: the arrests are a binomial
     draw (tolerance 5 standard deviations, 70 agents)."""
     n, term = 800, 10
-    z = np.zeros(n)
+    z = np.zeros(n, np.float32)
     cell, group = np.zeros(n, np.int32), np.zeros(n, np.int8)
-    state, jail, recruits = np.zeros(n, np.int8), np.zeros(n, np.int16), np.zeros(n, np.int32)
+    state, jail, recruits = np.zeros(n, np.int8), np.zeros(n, np.int16), np.zeros(n, np.int8)
     one = np.ones(1)
     legit, affinity = np.zeros((1, 1)), np.ones(1)
 
-    def week(t: int, cap: int = term, arrest: float = 0.5) -> None:
-        rules.citizens(cell, group, np.ones(n), z, state, jail, recruits, np.zeros(1, np.int16),
-                       legit, affinity, np.zeros(1), np.zeros(1), one, one, np.full(1, arrest),
-                       np.zeros(1), np.zeros(1), float(term), cap, 0.1, 0.2, 1.0, 0.0, 0.0,
-                       stream_key(5, t, 0))
+    people = Citizens(cell, group, np.ones(n, np.float32), z, state, jail, recruits)
+    out = Census(*(np.zeros(1, np.int32) for _ in range(5)), np.zeros((1, 1), np.int64),
+                 np.zeros((1, 1), np.int64))
 
-    def census() -> tuple[int, int, int]:
-        out = Census(*(np.zeros(1, np.int32) for _ in range(5)), np.zeros((1, 1), np.int64),
-                     np.zeros((1, 1), np.int64))
-        rules.census(Citizens(cell, group, np.ones(n), z, state, jail, recruits),
-                     np.zeros(1, np.int16), out)
+    def week(t: int, cap: int = term, arrest: float = 0.5) -> None:
+        rules.citizens(people, np.zeros(1, np.int16), legit, affinity, np.zeros(1),
+                       np.zeros(1), one, one, np.full(1, arrest), np.zeros(1), np.zeros(1),
+                       float(term), cap, 0.1, 0.2, 1.0, 0.0, 0.0, stream_key(5, t, 0), out)
+
+    def census() -> tuple[int, int, int]:  # the counts the week's pass took
         return int(out.present[0]), int(out.act[0]), int(out.detained[0])
 
     week(0)
@@ -899,3 +901,26 @@ def test_a_bad_base_group_exits_2_with_one_line_and_writes_nothing(tmp_path: Pat
     assert "insurgency.base_group = 'pashtun'" in lines[0] and "sunni_arab" in lines[0]
     assert "Traceback" not in done.stderr + done.stdout
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("cap", [2_500, 600])
+def test_no_row_in_use_is_on_the_free_stack(cap):
+    """The member table's free stack holds only FREE rows, at the start (the initial members'
+    rows were on it once: a recruit could take a member's row) and after a year with recruits,
+    deaths and arrivals; the rows in use lie inside ``span`` (the kernels' loops skip the
+    rest). With ``cap = 600`` the 500 initial members fill most of the table and the stack is
+    taken down to its last rows."""
+    r = model.InsurgencyRun(scenario(ticks=52, initial_fighters=500, max_insurgents=cap), 3,
+                            theatre=toy_theatre())
+    for week in range(53):
+        ins = r.world.insurgents
+        stack = ins.free_rows[: ins.n_free[0]]
+        used = np.flatnonzero(ins.role != rules.FREE)
+        assert (ins.role[stack] == rules.FREE).all() and len(set(stack)) == stack.size
+        assert stack.size + used.size == cap  # every row free or in use, none lost
+        lo, hi = ins.span
+        assert ((used < lo) | (used >= hi)).all()
+        assert r.world.counts.sleeper.sum() + r.world.counts.terr.sum() \
+            + r.world.counts.desert.sum() + r.world.counts.captive.sum() == used.size
+        if week < 52:
+            r.step()

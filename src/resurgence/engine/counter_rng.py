@@ -75,3 +75,14 @@ def counter_poisson(lam: float, key: np.uint64, i: int) -> int:
         p *= lam / k
         cdf += p
     return k
+
+
+@njit(cache=True)
+def counter_poisson_each(lam: np.ndarray, key: np.uint64) -> np.ndarray:
+    """A :func:`counter_poisson` draw for every item: item ``i`` gets ``Poisson(lam[i])`` on
+    its own draws (0 where ``lam[i] <= 0``), as float64. O(items + sum of lam below 30)."""
+    out = np.zeros(lam.shape[0])
+    for i in range(lam.shape[0]):
+        if lam[i] > 0.0:
+            out[i] = counter_poisson(lam[i], key, i)
+    return out

@@ -38,18 +38,37 @@ def neighbour_table(inside: np.ndarray) -> np.ndarray:
 
 
 def box_sum(field: np.ndarray, shape: tuple[int, int], radius: int) -> np.ndarray:
-    """Sum of ``field`` over the (2r+1)^2 square around every cell (no wrap), float64, flat.
-    O(cells)."""
+    """Sum of ``field`` over the (2r+1)^2 square around every cell (no wrap), float64, flat:
+    the four corners of a summed-area table (:func:`_box_sum`). O(cells)."""
     h, w = shape
     a = field.reshape(h, w).astype(np.float64)
     if radius <= 0:
         return a.ravel().copy()
-    p = np.pad(a, radius)
-    c = np.zeros((p.shape[0] + 1, p.shape[1] + 1))
-    c[1:, 1:] = p.cumsum(0).cumsum(1)
-    n = 2 * radius + 1
-    s = c[n:, n:] - c[:-n, n:] - c[n:, :-n] + c[:-n, :-n]
-    return s.ravel()
+    return _box_sum(a, radius).ravel()
+
+
+@njit(cache=True)
+def _box_sum(a: np.ndarray, r: int) -> np.ndarray:
+    """The box sums of :func:`box_sum` on the (h, w) array ``a``: a summed-area table of
+    ``a`` padded by ``r`` zeros, added down the columns and then along the rows (the order
+    of ``cumsum(0).cumsum(1)``), read at the corners of each box. O(cells)."""
+    h, w = a.shape
+    n = 2 * r + 1
+    ph, pw = h + 2 * r, w + 2 * r
+    c = np.zeros((ph + 1, pw + 1))
+    for i in range(ph):
+        for j in range(pw):
+            y, x = i - r, j - r
+            v = a[y, x] if 0 <= y < h and 0 <= x < w else 0.0
+            c[i + 1, j + 1] = c[i, j + 1] + v  # down the column
+    for i in range(1, ph + 1):
+        for j in range(2, pw + 1):
+            c[i, j] += c[i, j - 1]  # then along the row
+    out = np.empty((h, w))
+    for y in range(h):
+        for x in range(w):
+            out[y, x] = c[y + n, x + n] - c[y, x + n] - c[y + n, x] + c[y, x]
+    return out
 
 
 @njit(cache=True)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from resurgence.engine.counter_rng import counter_poisson, stream_key
+from resurgence.engine.counter_rng import counter_poisson, counter_poisson_each, stream_key
 from resurgence.engine.grid import box_sum, distance_field
 from resurgence.models import insurgency_rules as rules
 from resurgence.models.insurgency_state import (
@@ -29,6 +29,7 @@ from resurgence.models.insurgency_state import (
     Organisation,
     World,
     block_share,
+    fit_span,
     make_citizens,
     make_fields,
     make_geography,
@@ -109,8 +110,8 @@ def legitimacy(w: World, cfg: InsurgencyConfig, lev: Levers) -> None:
 
 
 def citizens(w: World, cfg: InsurgencyConfig, lev: Levers, rng: Streams) -> Tally:
-    """3. Citizens decide (:func:`rules.citizens`) and recruits join (:func:`rules.census`,
-    :func:`rules.spawn_recruits`, as many as the organisation can absorb).
+    """3. Citizens decide and are counted (:func:`rules.citizens`), and recruits join
+    (:func:`rules.spawn_recruits`, as many as the organisation can absorb).
 
     The citizen kernel also does, in the same pass and on the same draws, what a citizen
     undergoes this week: its members' arrest (and their term: the arrest rule of step 8, which
@@ -125,11 +126,11 @@ def citizens(w: World, cfg: InsurgencyConfig, lev: Levers, rng: Streams) -> Tall
     # last week's civilian deaths (attacks, collateral) leave the residents present
     mortality = (f.casualties_cell + f.collateral_cell) / np.maximum(
         cen.present * cfg.people_per_agent, 1.0)
-    rules.citizens(*w.people, g.gov, f.legit, np.asarray(cfg.affinity), f.damage,
-                   f.deterrence, f.near, avail, cfg.arrest_rate * f.deterrence, f.battle,
-                   mortality, term, int(term), cfg.threshold_sympathy, cfg.threshold_recruit,
-                   expect, cfg.displacement_rate, cfg.return_rate, rng.key("citizens"))
-    asked = rules.census(w.people, g.gov, cen)
+    asked = rules.citizens(w.people, g.gov, f.legit, np.asarray(cfg.affinity), f.damage,
+                           f.deterrence, f.near, avail, cfg.arrest_rate * f.deterrence,
+                           f.battle, mortality, term, int(term), cfg.threshold_sympathy,
+                           cfg.threshold_recruit, expect, cfg.displacement_rate,
+                           cfg.return_rate, rng.key("citizens"), cen)
     cnt = w.counts
     members = int(cnt.terr.sum() + cnt.desert.sum() + cnt.sleeper.sum())
     room = cfg.absorption * max(members, cfg.absorption_floor)
@@ -149,10 +150,6 @@ def organisation(w: World, cfg: InsurgencyConfig, rng: Streams) -> Tally:
     the treasury (taxes, oil, extortion, minus upkeep: unpaid members desert); propaganda.
     No lever acts here. O(rows x steps + cells)."""
     g, f, cen, cnt, fo, org = w.geo, w.fields, w.census, w.counts, w.forces, w.org
-    # recount: spawn_recruits keeps the counts, but not when it is given a row still in use
-    # (setup leaves the initial members' rows on the free stack, a known fault kept because
-    # mending it changes runs); only a count from the rows sees that
-    rules.insurgent_counts(w.insurgents, cnt)
     present_people = cen.present * cfg.people_per_agent
     f.sym_share = block_share(g, cen.sym, cen.present)
     need = (cfg.garrison_km2 * g.area + cfg.garrison_people * present_people / 1000.0) \
@@ -257,9 +254,7 @@ def air_strikes(w: World, cfg: InsurgencyConfig, lev: Levers, rng: Streams) -> T
                                    cnt.desert.astype(np.float64), cfg.air_kill,
                                    rng.key("air"), f.killed_cell)
         lam = cfg.collateral * g.block_density / 1000.0 * (1.0 - lev.precision) * sorties
-        ckey = rng.key("collateral")
-        for cell in np.flatnonzero(lam > 0):
-            f.collateral_cell[cell] = counter_poisson(float(lam[cell]), ckey, int(cell))
+        f.collateral_cell[:] = counter_poisson_each(lam, rng.key("collateral"))
         collateral = int(f.collateral_cell.sum())
         f.pool += cfg.revenge * f.collateral_cell  # kin who seek revenge
     return {"air_killed": killed, "casualties_collateral": collateral}
@@ -364,6 +359,7 @@ def sense(w: World, cfg: InsurgencyConfig) -> None:
 def recount(w: World, cfg: InsurgencyConfig) -> None:
     """Recount the members per cell from the rows and rederive the fields (:func:`sense`):
     for a caller that has edited the rows or forces directly."""
+    fit_span(w.insurgents)
     rules.insurgent_counts(w.insurgents, w.counts)
     sense(w, cfg)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from resurgence.engine.counter_rng import counter_poisson as poisson
 from resurgence.engine.counter_rng import counter_uniform as draw
@@ -51,18 +51,14 @@ def step_uniform(key: np.uint64, i: int, s: int, j: int) -> float:
 
 
 # --------------------------------------------------------------------------- citizens
-@njit(parallel=True, cache=True)
-def citizens(cell: np.ndarray, group: np.ndarray, hardship: np.ndarray, risk: np.ndarray,
-             state: np.ndarray, jail: np.ndarray, recruits: np.ndarray, gov: np.ndarray,
-             legit: np.ndarray, affinity: np.ndarray, damage: np.ndarray,
-             deterrence: np.ndarray, near: np.ndarray, avail: np.ndarray, arrest: np.ndarray,
-             battle: np.ndarray, mortality: np.ndarray, term: float, cap: int, t_s: float,
-             t_r: float, expect: float, displacement: float, return_rate: float,
-             key: np.uint64) -> None:
-    """Every citizen decides at once (Epstein 2002 rule A with local risk; DESIGN §2.8).
-
-    Takes the columns of :class:`~resurgence.models.insurgency_state.Citizens` one by one
-    (``*people``): a parallel kernel loses its writes to the arrays of a NamedTuple argument.
+@njit(cache=True)
+def citizens(people: Citizens, gov: np.ndarray, legit: np.ndarray, affinity: np.ndarray,
+             damage: np.ndarray, deterrence: np.ndarray, near: np.ndarray, avail: np.ndarray,
+             arrest: np.ndarray, battle: np.ndarray, mortality: np.ndarray, term: float,
+             cap: int, t_s: float, t_r: float, expect: float, displacement: float,
+             return_rate: float, key: np.uint64, out: Census) -> int:
+    """Every citizen decides (Epstein 2002 rule A with local risk; DESIGN §2.8), and the
+    census of the result is taken in the same pass; returns the recruits asked for.
 
     Grievance ``G = min(1, H + damage) (1 - L[g, gov]) a_g``, net risk ``N = R P`` (``P`` the
     cell's deterrence); sympathiser iff ``G - N > T_s``; active supporter iff ``G - N > T_r``
@@ -74,82 +70,102 @@ def citizens(cell: np.ndarray, group: np.ndarray, hardship: np.ndarray, risk: np
     residents stay, and live, flee, return and sympathise as any others. A resident dies w.p.
     ``mortality[c]`` (last week's civilian deaths per resident present); residents of a cell
     with battle deaths flee w.p. ``displacement * battle[c]``; the displaced return to quiet
-    cells w.p. ``return_rate``. O(citizens), parallel, thread-count independent.
+    cells w.p. ``return_rate``. Each agent's draws are its own (counter-based), so the result
+    does not depend on the order of the agents.
+
+    The census (``out``, :class:`~resurgence.models.insurgency_state.Census`) counts per cell
+    the agents present, sympathetic (active included), active, displaced and those whose members
+    are held (``jail > 0``), and per (group, governorate) the sympathisers and residents
+    present. Counts are kept in locals while the cell stays the same (the agents are sorted by
+    cell) and added to ``out`` when it changes. Sequential: O(citizens).
     """
-    n = cell.shape[0]
-    for i in prange(n):
+    cell, group, state, jail, recruits = (people.cell, people.group, people.state,
+                                          people.jail, people.recruits)
+    for a in (out.present, out.sym, out.act, out.displaced, out.detained):
+        a[:] = 0
+    out.gov_sym[:] = 0
+    out.gov_present[:] = 0
+    n_groups = out.gov_sym.shape[0]
+    g_present = np.zeros(n_groups, np.int64)
+    g_sym = np.zeros(n_groups, np.int64)
+    asked = 0
+    here = -1  # the cell whose counts are in the locals
+    present = sym = act = displaced = detained = 0
+    for i in range(cell.shape[0]):
+        c = cell[i]
+        if c != here:
+            if here >= 0:
+                _add_counts(out, here, gov[here], present, sym, act, displaced, detained,
+                            g_present, g_sym)
+            here = c
+            present = sym = act = displaced = detained = 0
         st = state[i]
         recruits[i] = 0
         held = jail[i] > 0  # this week the agent's members are held (released at its end if 1)
         if held:  # they serve their term, whatever becomes of their residents
             jail[i] = min(jail[i] - 1, cap)
+            if jail[i] > 0:
+                detained += 1
         if st == DEAD:
             continue
-        c = cell[i]
         if st == DISPLACED:
             if battle[c] <= 0.0 and draw(key, i, 0) < return_rate:
-                state[i] = QUIET
-            continue
-        if mortality[c] > 0.0 and draw(key, i, 5) < mortality[c]:
+                st = QUIET
+            else:
+                displaced += 1
+                continue
+        elif mortality[c] > 0.0 and draw(key, i, 5) < mortality[c]:
             state[i] = DEAD
             continue
-        if battle[c] > 0.0 and draw(key, i, 1) < displacement * battle[c]:
+        elif battle[c] > 0.0 and draw(key, i, 1) < displacement * battle[c]:
             state[i] = DISPLACED
+            displaced += 1
             continue
-        g = group[i]
-        h = hardship[i] + damage[c]
-        if h > 1.0:
-            h = 1.0
-        grievance = h * (1.0 - legit[g, gov[c]]) * affinity[g]
-        net = grievance - risk[i] * deterrence[c]
-        if net > t_r and near[c] > 0.0 and not held:
-            if draw(key, i, 2) < arrest[c]:
-                state[i] = SYMPATHISER
-                jail[i] = 1 + int(draw(key, i, 3) * term)
-                continue
-            state[i] = ACTIVE
-            e = expect * near[c] * avail[c]
-            recruits[i] = int(e + draw(key, i, 4))
-        elif net > t_s:
-            state[i] = SYMPATHISER
         else:
-            state[i] = QUIET
+            g = group[i]
+            h = people.hardship[i] + damage[c]
+            if h > 1.0:
+                h = 1.0
+            net = h * (1.0 - legit[g, gov[c]]) * affinity[g] - people.risk[i] * deterrence[c]
+            if net > t_r and near[c] > 0.0 and not held:
+                if draw(key, i, 2) < arrest[c]:
+                    st = SYMPATHISER
+                    jail[i] = 1 + int(draw(key, i, 3) * term)
+                    detained += 1
+                else:
+                    st = ACTIVE
+                    recruits[i] = int(expect * near[c] * avail[c] + draw(key, i, 4))
+                    asked += recruits[i]
+            else:
+                st = SYMPATHISER if net > t_s else QUIET
+        state[i] = st
+        present += 1
+        g_present[group[i]] += 1
+        s = int(st != QUIET)  # counted without a branch: the states of neighbours differ
+        sym += s
+        g_sym[group[i]] += s
+        act += int(st == ACTIVE)
+    if here >= 0:
+        _add_counts(out, here, gov[here], present, sym, act, displaced, detained, g_present,
+                    g_sym)
+    return asked
 
 
-@njit(cache=True)
-def census(people: Citizens, gov: np.ndarray, out: Census) -> int:
-    """Per-cell counts of present, sympathetic (incl. active), active and displaced agents and
-    of agents whose members are detained (``jail > 0``, whatever their residents' state), and
-    per (group, governorate) sympathisers and residents, into ``out``; returns recruits asked
-    for. Sequential: O(citizens)."""
-    out.present[:] = 0
-    out.sym[:] = 0
-    out.act[:] = 0
-    out.displaced[:] = 0
-    out.detained[:] = 0
-    out.gov_sym[:] = 0
-    out.gov_present[:] = 0
-    total = 0
-    for i in range(people.cell.shape[0]):
-        st = people.state[i]
-        c = people.cell[i]
-        if people.jail[i] > 0:
-            out.detained[c] += 1
-        if st == DISPLACED:
-            out.displaced[c] += 1
-            continue
-        if st == DEAD:
-            continue
-        out.present[c] += 1
-        gg = gov[c]
-        out.gov_present[people.group[i], gg] += 1
-        if st == SYMPATHISER or st == ACTIVE:
-            out.sym[c] += 1
-            out.gov_sym[people.group[i], gg] += 1
-        if st == ACTIVE:
-            out.act[c] += 1
-            total += people.recruits[i]
-    return total
+@njit(inline="always", cache=True)
+def _add_counts(out: Census, c: int, gg: int, present: int, sym: int, act: int,
+                displaced: int, detained: int, g_present: np.ndarray,
+                g_sym: np.ndarray) -> None:
+    """Add one cell's counts to the census and clear the per-group locals. O(groups)."""
+    out.present[c] += present
+    out.sym[c] += sym
+    out.act[c] += act
+    out.displaced[c] += displaced
+    out.detained[c] += detained
+    for g in range(g_present.shape[0]):
+        out.gov_present[g, gg] += g_present[g]
+        out.gov_sym[g, gg] += g_sym[g]
+        g_present[g] = 0
+        g_sym[g] = 0
 
 
 # --------------------------------------------------------------------------- insurgents
@@ -159,7 +175,26 @@ def new_row(ins: Insurgents) -> int:
     if ins.n_free[0] == 0:
         return -1
     ins.n_free[0] -= 1
-    return ins.free_rows[ins.n_free[0]]
+    r = ins.free_rows[ins.n_free[0]]
+    if ins.span[0] <= r < ins.span[1]:  # a row above the first part of the live rows
+        ins.span[0] = r + 1
+        ins.span[1] = max(ins.span[1], r + 1)
+    return r
+
+
+@njit(inline="always", cache=True)
+def live_count(ins: Insurgents) -> int:
+    """How many rows may be in use: those of ``[0, span[0])`` and ``[span[1], rows)`` (the
+    other rows have never been popped, so are FREE). O(1)."""
+    return ins.span[0] + ins.cell.shape[0] - ins.span[1]
+
+
+@njit(inline="always", cache=True)
+def live_row(ins: Insurgents, j: int) -> int:
+    """The ``j``-th row that may be in use, in row order (``0 <= j < live_count``): a loop
+    over them visits the rows in use in the order of a loop over every row, in
+    :func:`live_count`'s steps instead of the table's. O(1)."""
+    return j if j < ins.span[0] else ins.span[1] + j - ins.span[0]
 
 
 @njit(cache=True)
@@ -212,7 +247,8 @@ def insurgent_counts(ins: Insurgents, counts: RoleCounts) -> None:
     counts.desert[:] = 0
     counts.sleeper[:] = 0
     counts.captive[:] = 0
-    for i in range(ins.cell.shape[0]):
+    for j in range(live_count(ins)):
+        i = live_row(ins, j)
         r = ins.role[i]
         if r == TERRITORIAL:
             counts.terr[ins.cell[i]] += 1
@@ -246,7 +282,8 @@ def posture_and_move(ins: Insurgents, gov: np.ndarray, terrain: np.ndarray,
     """
     icell = ins.cell
     role = ins.role
-    for i in range(icell.shape[0]):
+    for j in range(live_count(ins)):
+        i = live_row(ins, j)
         r = role[i]
         if r == FREE or r == CAPTIVE:
             continue
@@ -350,7 +387,8 @@ def uprising(ins: Insurgents, counts: RoleCounts, members: np.ndarray, need: np.
     ok = can_take(members, need, power, fighter_strength, inside, block, n_blocks, held,
                   assault, fort)
     risen = 0
-    for i in range(ins.cell.shape[0]):
+    for j in range(live_count(ins)):
+        i = live_row(ins, j)
         if ins.role[i] != SLEEPER:
             continue
         c = ins.cell[i]
@@ -390,7 +428,8 @@ def ground_combat(ins: Insurgents, power: np.ndarray, hunters: np.ndarray, cover
     hunted = np.zeros(engaged.shape[0], np.bool_)
     for c in range(engaged.shape[0]):
         engaged[c] = 0.0
-    for i in range(icell.shape[0]):
+    for j in range(live_count(ins)):
+        i = live_row(ins, j)
         r = role[i]
         if r == FREE or r == CAPTIVE:
             continue
@@ -435,7 +474,8 @@ def air_strikes(ins: Insurgents, sorties: np.ndarray, pdet: np.ndarray, terr: np
     desert``, the cell's field fighters as counted after movement). Returns the killed.
     O(rows)."""
     killed = 0
-    for i in range(ins.cell.shape[0]):
+    for j in range(live_count(ins)):
+        i = live_row(ins, j)
         r = ins.role[i]
         if r != TERRITORIAL and r != DESERT:
             continue
@@ -464,7 +504,8 @@ def sleeper_attacks(ins: Insurgents, populated: np.ndarray, p_attack: float,
     attacks = 0
     stopped = 0
     dead = 0
-    for i in range(ins.cell.shape[0]):
+    for j in range(live_count(ins)):
+        i = live_row(ins, j)
         if ins.role[i] != SLEEPER:
             continue
         c = ins.cell[i]
@@ -489,7 +530,8 @@ def captives(ins: Insurgents, cap: int) -> int:
     """Detained fighters serve their term (capped by ``cap``: a prison break releases them);
     released fighters go back to the desert. Returns the released. O(rows)."""
     released = 0
-    for i in range(ins.cell.shape[0]):
+    for j in range(live_count(ins)):
+        i = live_row(ins, j)
         if ins.role[i] != CAPTIVE:
             continue
         j = ins.jail[i] - 1
@@ -510,7 +552,8 @@ def desertion(ins: Insurgents, rate: float, key: np.uint64) -> int:
     gone = 0
     if rate <= 0.0:
         return 0
-    for i in range(ins.role.shape[0]):
+    for j in range(live_count(ins)):
+        i = live_row(ins, j)
         r = ins.role[i]
         if (r == TERRITORIAL or r == DESERT or r == SLEEPER) and draw(key, i, 0) < rate:
             free_row(ins, i)

@@ -14,9 +14,10 @@ where it comes from. Agents are columns of arrays, not objects:
 
 The records that numba kernels take (:class:`Citizens`, :class:`Census`, :class:`Insurgents`,
 :class:`RoleCounts`) are NamedTuples of arrays, changed in place; the others are dataclasses,
-read and written on the Python side. Numba gives wrong results for a NamedTuple argument of a
-``parallel=True`` kernel (0.68: its writes are lost), so the one parallel kernel,
-:func:`resurgence.models.insurgency_rules.citizens`, takes the citizen columns one by one.
+read and written on the Python side. The kernels are sequential: a week's work is small next to
+the cost of starting threads, and an inference runs one single-threaded history per core
+(``benchmarks/history_speed.py``). (Numba 0.68 also loses the writes of a ``parallel=True``
+kernel to the arrays of a NamedTuple argument.)
 """
 
 from __future__ import annotations
@@ -107,6 +108,7 @@ class Insurgents(NamedTuple):
     jail: np.ndarray       # int16: weeks a captive is still held
     free_rows: np.ndarray  # int32: stack of free rows, its top at n_free[0] - 1
     n_free: np.ndarray     # int64 (1,): free rows on the stack
+    span: np.ndarray       # int64 (2,): rows in use lie in [0, span[0]) or [span[1], rows)
 
 
 class RoleCounts(NamedTuple):
@@ -189,6 +191,8 @@ def desert_stay(spread_km2: float, steps: int, cell_km: float) -> float:
 def over_blocks(geo: Geography, x: np.ndarray) -> np.ndarray:
     """The sum of ``x`` over each cell's control block, per cell (float64; at 10 km, where a
     block is one cell, ``x`` itself). O(cells)."""
+    if geo.n_blocks == geo.block.size:  # each cell its own block: the sums are x
+        return x.astype(np.float64)
     return np.bincount(geo.block, weights=x, minlength=geo.n_blocks)[geo.block]
 
 
@@ -294,19 +298,38 @@ def make_citizens(geo: Geography, cfg: InsurgencyConfig,
 def make_insurgents(geo: Geography, cfg: InsurgencyConfig,
                     rng: np.random.Generator) -> Insurgents:
     """The member table with ``initial_fighters`` sleepers in towns, placed by the base
-    group's people; the other rows free."""
+    group's people, in the last rows; the other rows free, on the stack in the order they are
+    taken: from the first row after as many rows as the initial members up, then the first
+    rows (so the rows in use stay together at both ends of the table)."""
     cap = cfg.max_insurgents
-    ins = Insurgents(np.zeros(cap, np.int32), np.zeros(cap, np.int8), np.zeros(cap, np.int8),
-                     np.zeros(cap, np.int16), np.arange(cap - 1, -1, -1, dtype=np.int32),
-                     np.array([cap], np.int64))
+    k = 0
     base = geo.pop[geo.base] * geo.populated
     if base.sum() > 0 and cfg.initial_fighters > 0:
-        where = rng.choice(geo.inside.size, size=cfg.initial_fighters, p=base / base.sum())
-        rows = np.arange(cap - 1, cap - 1 - cfg.initial_fighters, -1)
+        k = cfg.initial_fighters
+    taken_first = np.concatenate((np.arange(k, cap - k), np.arange(min(k, cap - k))))
+    stack = np.zeros(cap, np.int32)  # room for every row: its top at n_free - 1
+    stack[:taken_first.size] = taken_first[::-1]
+    ins = Insurgents(np.zeros(cap, np.int32), np.zeros(cap, np.int8), np.zeros(cap, np.int8),
+                     np.zeros(cap, np.int16), stack, np.array([taken_first.size], np.int64),
+                     np.array([0, cap], np.int64))
+    if k:
+        where = rng.choice(geo.inside.size, size=k, p=base / base.sum())
+        rows = np.arange(cap - 1, cap - 1 - k, -1)
         ins.cell[rows] = where
         ins.role[rows] = rules.SLEEPER
-        ins.n_free[0] -= cfg.initial_fighters
+    fit_span(ins)
     return ins
+
+
+def fit_span(ins: Insurgents) -> None:
+    """Set ``ins.span`` from the rows: around the longest run of FREE rows, so that the
+    kernels' loops over the rows in use (``rules.live_row``) skip it. Needed after rows are
+    edited other than through ``rules.new_row``. O(rows)."""
+    cap = ins.role.size
+    used = np.flatnonzero(ins.role != rules.FREE)
+    edges = np.concatenate(([-1], used, [cap]))
+    k = int(np.argmax(np.diff(edges)))
+    ins.span[:] = (edges[k] + 1, edges[k + 1])
 
 
 def make_fields(geo: Geography, cfg: InsurgencyConfig, legit: np.ndarray) -> Fields:
