@@ -924,3 +924,24 @@ def test_no_row_in_use_is_on_the_free_stack(cap):
             + r.world.counts.desert.sum() + r.world.counts.captive.sum() == used.size
         if week < 52:
             r.step()
+
+
+def test_a_prison_break_frees_about_its_reported_size():
+    """``escapes`` = 500 of 10,000 captives (the July 2013 breaks' reported 'more than 500'):
+    each captive escapes w.p. 0.05, so about 500 go back to the desert (binomial, tolerance 5
+    standard deviations: 49) and no other row changes; asking more than are held frees all,
+    and none are freed from an empty prison."""
+    n = 12_000
+    role = np.full(n, rules.CAPTIVE, np.int8)
+    role[10_000:] = rules.SLEEPER
+    jail = np.full(n, 300, np.int16)
+    rows = Insurgents(np.zeros(n, np.int32), role, np.zeros(n, np.int8), jail,
+                      np.zeros(0, np.int32), np.zeros(1, np.int64), np.array([n, n], np.int64))
+    out = rules.escape(rows, 500.0, stream_key(1, 2, 12))
+    sd = np.sqrt(10_000 * 0.05 * 0.95)
+    assert abs(out - 500) < 5 * sd
+    assert (role[:10_000] == rules.DESERT).sum() == out and (jail[role == rules.DESERT] == 0).all()
+    assert (role[10_000:] == rules.SLEEPER).all()
+    assert rules.escape(rows, 1e6, stream_key(1, 3, 12)) == 10_000 - out
+    assert (role[:10_000] == rules.DESERT).all()
+    assert rules.escape(rows, 500.0, stream_key(1, 4, 12)) == 0

@@ -67,6 +67,7 @@ def test_a_pattern_reads_no_date_from_its_ends_on(pattern):
     """Each pattern's ``ends`` is honest: a run cut there gives the same value, on random
     runs whose later weeks differ (the out-of-sample fit relies on it: no pattern of
     ``IRAQ_UNTIL_2012`` may read 2013 or later)."""
+    assert pattern.ends  # every Iraq pattern says which dates it reads
     for seed in range(5):
         df = _random_run(seed)
         cut = df[df["date"] < pd.Timestamp(pattern.ends)]

@@ -30,11 +30,8 @@ class Pattern:
     source: str
     log: bool = True  # distances in log10 units; else in the value's own units (years)
     #: the first date the measure does not read (ISO): a run cut there gives the same value
+    #: ("": it may read the whole run, e.g. a pattern of an undated model)
     ends: str = field(default="", kw_only=True)
-
-    def __post_init__(self) -> None:
-        if not self.ends:
-            raise ValueError(f"pattern {self.name!r} must say which dates it reads (ends)")
 
     def value(self, df: pd.DataFrame) -> float:
         return float(self.measure(df))
@@ -223,9 +220,10 @@ IRAQ_UNTIL_2012: tuple[Pattern, ...] = (
 )
 
 
-def horizon(patterns: tuple[Pattern, ...]) -> str:
-    """The first date none of ``patterns`` reads: a run may stop there. O(patterns)."""
-    return max(p.ends for p in patterns)
+def horizon(patterns: tuple[Pattern, ...]) -> str | None:
+    """The first date none of ``patterns`` reads: a run may stop there (None: one of them may
+    read the whole run). O(patterns)."""
+    return None if any(not p.ends for p in patterns) else max(p.ends for p in patterns)
 
 
 def score(df: pd.DataFrame, patterns: tuple[Pattern, ...] = IRAQ) -> float:

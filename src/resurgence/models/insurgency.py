@@ -49,7 +49,8 @@ GOV_COLUMNS = ("territory_km2", "fighters", "sleepers", "attacks", "casualties_c
 
 #: the random streams of a week, by name (part of a seed's meaning: never renumber)
 STREAMS = {"citizens": 1, "posture": 2, "combat": 3, "air": 4, "attacks": 5, "foreign": 6,
-           "desertion": 7, "collateral": 8, "arrivals": 9, "absorb": 10, "rise": 11}
+           "desertion": 7, "collateral": 8, "arrivals": 9, "absorb": 10, "rise": 11,
+           "escape": 12}
 
 Tally = dict[str, float]
 
@@ -279,13 +280,17 @@ def sleeper_attacks(w: World, cfg: InsurgencyConfig, lev: Levers, rng: Streams) 
     return {"attacks": attacks, "attacks_prevented": stopped, "casualties_attacks": dead}
 
 
-def detention(w: World, cfg: InsurgencyConfig, lev: Levers) -> Tally:
+def detention(w: World, cfg: InsurgencyConfig, lev: Levers, rng: Streams) -> Tally:
     """8. Detention: captured fighters serve their terms, capped by the week's policy (a drop
-    of ``detention`` releases them: prison breaks); the released go back to the desert.
-    (Arrests of citizens' members are drawn and served in step 3, captures in steps 5 and 7,
-    on the draws of those steps.) O(rows)."""
+    of ``detention`` releases them); ``escapes`` of them break out (a prison break, by its
+    reported size: each captive w.p. ``escapes / captives``); the released and escaped go back
+    to the desert. (Arrests of citizens' members are drawn and served in step 3, captures in
+    steps 5 and 7, on the draws of those steps.) O(rows)."""
     cap = int(lev.detention * cfg.max_detention_weeks)
-    return {"released": rules.captives(w.insurgents, cap)}
+    released = rules.captives(w.insurgents, cap)
+    if lev.escapes > 0:
+        released += rules.escape(w.insurgents, lev.escapes, rng.key("escape"))
+    return {"released": released}
 
 
 def foreign_inflow(w: World, cfg: InsurgencyConfig, lev: Levers, rng: Streams) -> Tally:
@@ -454,7 +459,7 @@ class InsurgencyRun:
         tally |= ground_combat(w, cfg, lev, rng)           # 5. attrition where forces meet
         tally |= air_strikes(w, cfg, lev, rng)             # 6. air strikes, collateral damage
         tally |= sleeper_attacks(w, cfg, lev, rng)         # 7. car bombs and hit-and-run
-        tally |= detention(w, cfg, lev)                    # 8. terms served, releases
+        tally |= detention(w, cfg, lev, rng)               # 8. terms served, releases
         tally |= foreign_inflow(w, cfg, lev, rng)          # 9. foreign fighters
         movement(w, cfg, lev)                              # 10. forces move; war damage
         self._record(tally)                                # 11. observables

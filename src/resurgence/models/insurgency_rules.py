@@ -547,6 +547,27 @@ def captives(ins: Insurgents, cap: int) -> int:
 
 
 @njit(cache=True)
+def escape(ins: Insurgents, n: float, key: np.uint64) -> int:
+    """About ``n`` captives escape: each w.p. ``min(1, n / captives)`` (an independent
+    thinning, so no row is favoured), back to the desert. Returns the escaped. O(rows)."""
+    held = 0
+    for j in range(live_count(ins)):
+        if ins.role[live_row(ins, j)] == CAPTIVE:
+            held += 1
+    if held == 0:
+        return 0
+    p = min(1.0, n / held)
+    out = 0
+    for j in range(live_count(ins)):
+        i = live_row(ins, j)
+        if ins.role[i] == CAPTIVE and draw(key, i, 0) < p:
+            ins.role[i] = DESERT
+            ins.jail[i] = 0
+            out += 1
+    return out
+
+
+@njit(cache=True)
 def desertion(ins: Insurgents, rate: float, key: np.uint64) -> int:
     """Members leave w.p. ``rate`` per week (turnover, and desertion when unpaid). O(rows)."""
     gone = 0

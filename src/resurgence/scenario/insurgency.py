@@ -47,6 +47,8 @@ class Levers(Params):
     sectarian_shock: float = Field(0.0, ge=0, le=1, description="one-off legitimacy loss of "
                                    "the excluded group when this lever rises (Samarra 2006, "
                                    "Hawija 2013); the rise is applied once, not held")
+    escapes: float = Field(0.0, ge=0, le=1e6, description="captured members who escape in a "
+                           "week (a prison break, by its reported size; set for one week)")
 
     def inclusion(self) -> tuple[float, float, float, float]:
         return (self.inclusion_sunni_arab, self.inclusion_shia_arab, self.inclusion_kurd,
