@@ -1,6 +1,7 @@
 """Claims S6, S1 and S2 of DESIGN §2.7 on the shipped Iraq scenarios (10 km cells).
 
-One ensemble serves every test: for each of SEEDS, ``iraq-2003-2020`` runs to the branch date
+One ensemble serves every test, on seeds the calibration never ran (SEEDS): for each,
+``iraq-2003-2020`` runs to the branch date
 (2017-07-10, Mosul retaken) and is then branched (:meth:`InsurgencyRun.branch`) into the four
 post-Mosul scenarios, each run to END. The branches of one seed share their history and their
 random draws, so they differ by policy only. ``post-mosul-military-only`` keeps the levers of
@@ -21,7 +22,8 @@ from resurgence.models import insurgency as model
 from resurgence.scenario import Scenario
 from resurgence.scenario.catalog import resolve
 
-SEEDS = (1, 2, 3, 4)
+#: seeds never used to calibrate (the hand-directed rounds looked at 1-4; docs/calibration.md)
+SEEDS = (101, 102, 103, 104)
 BRANCH = "2017-07-10"
 END = "2025-01-01"
 POLICIES = ("military-only", "inclusion", "both", "withdrawal")
@@ -188,9 +190,8 @@ def test_s1_territorial_defeat_is_not_the_end(ensemble):
     and 30,000 in August 2018 (the UN's 20,000-30,000 covers Iraq and Syria) — and its attacks
     go on every year, at a lower level: in every run the yearly attacks of 2018-24 stay below
     the peak year of 2014-15 (a model that leaves too many sleepers behind and finds them too
-    slowly fails this); civilian deaths 2018-20 are at most 0.4 of the 2014-15 peak year in
-    at least 3 runs (Iraq Body Count: about 0.11). Its return when pressure is withdrawn is
-    the next test."""
+    slowly fails this). Its return when pressure is withdrawn is the next test; the level of
+    its violence after the defeat, a calibration target, the one after."""
     aug_2018 = next(p for p in patterns.IRAQ if p.name == "members Aug 2018")
     for df in ensemble["military-only"]:
         assert analysis.summarise(df)["lost_60pct_date"] is not None
@@ -201,6 +202,18 @@ def test_s1_territorial_defeat_is_not_the_end(ensemble):
         assert (attacks.loc[2018:2024] > 0).all(), attacks.loc[2018:2024].to_dict()
         assert attacks.loc[2018:2024].max() < attacks.loc[2014:2015].max(), attacks.to_dict()
         assert aug_2018.distance(df) == 0.0, aug_2018.value(df)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "a miss on fresh seeds, reported (docs/evidence.md): civilian deaths 2018-20 over the "
+    "2014-15 peak year are 0.377, 0.449, 0.417, 0.392 on seeds 101-104 (2 of 4 within the "
+    "pattern's 0.4; Iraq Body Count about 0.11); on the calibration's seeds 1-4 it held in 3 "
+    "or more. A calibration target, not an emergent claim"))
+def test_s1_violence_after_the_defeat_is_at_most_0_4_of_the_peak(ensemble):
+    """S1's level, 4 seeds: civilian deaths 2018-20 are at most 0.4 of the 2014-15 peak year
+    in at least 3 runs (Iraq Body Count: about 0.11). This pattern was a target of the
+    hand-directed calibration (docs/calibration.md), so it is not counted as emergent; the
+    test stays, expected to fail, until an inference fits it (strict: a pass is reported)."""
     lower = next(p for p in patterns.IRAQ if p.name == "civilian deaths 2018-20 / 2014-15 peak")
     runs = [df[df["date"] < "2021-01-01"] for df in ensemble["military-only"]]
     assert held(lower, runs) >= 3, [round(lower.value(df), 3) for df in runs]

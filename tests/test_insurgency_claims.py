@@ -15,7 +15,7 @@ from tests.test_insurgency import scenario, toy_theatre
 
 from resurgence.models import insurgency as model
 
-SEEDS = (1, 2, 3, 4)
+SEEDS = (101, 102, 103, 104)  # never used to calibrate (the calibration used 1-4)
 
 
 def ensemble(ticks: int = 104, timeline: list | None = None, **ins: object) -> list[pd.DataFrame]:
