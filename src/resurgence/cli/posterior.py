@@ -29,6 +29,8 @@ def posterior(
 
       resurgence posterior results/posterior-epstein/posterior.parquet
     """
+    import pandas as pd
+
     from resurgence.inference.identification import correlations, identification, markdown
     from resurgence.inference.priors import Prior
     from resurgence.store import atomic_write_bytes
@@ -42,13 +44,22 @@ def posterior(
     table = identification(particles, priors)
     corr = correlations(particles, list(priors))
     name = provenance["scenario"].get("name") or provenance["scenario"].get("source", "")
-    title = (f"{name}: {provenance['patterns']['set']} patterns, generation "
+    title = (f"{name}\n{provenance['patterns']['set']} patterns, generation "
              f"{int(particles['generation'].max())}, {len(particles)} particles")
-    out_console.print(frame_table(table, title=f"identification ({title})"))
+    shown = pd.DataFrame({
+        "parameter": table["parameter"],
+        "posterior": [f"{m:.4g} ± {s:.3g}" for m, s in zip(table["posterior_mean"],
+                                                            table["posterior_sd"],
+                                                            strict=True)],
+        "5-95%": [f"{a:.4g}..{b:.4g}" for a, b in zip(table["posterior_5%"],
+                                                      table["posterior_95%"], strict=True)],
+        "contraction": table["contraction"], "verdict": table["verdict"]})
+    out_console.print(frame_table(shown, title=f"identification: {title}"))
     out_console.print(frame_table(corr.reset_index(names="parameter"),
                                   title="posterior correlations"))
     write_csv(table, folder / "identification.csv")
-    atomic_write_bytes(folder / "identification.md", markdown(table, title).encode())
+    atomic_write_bytes(folder / "identification.md",
+                       markdown(table, title.replace("\n", ": ")).encode())
     write_png(plot_marginals(particles, priors, table, title), folder / "marginals.png")
     write_png(plot_correlations(corr, title), folder / "correlations.png")
     out_console.print(f"written: {folder}/identification.csv, identification.md, "

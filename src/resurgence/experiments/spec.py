@@ -404,6 +404,19 @@ def set_key(data: dict[str, Any], key: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
+def set_numbers(data: dict[str, Any], values: dict[str, float]) -> dict[str, Any]:
+    """A deep copy of the scenario mapping ``data`` with numeric keys set to ``values``, an
+    integer key to the nearest whole number (a fitted or drawn parameter set)."""
+    import copy
+    import math
+
+    out = copy.deepcopy(data)
+    for key, value in values.items():
+        kind = key_kind(key, data)
+        set_key(out, key, math.floor(value + 0.5) if kind == "int" else float(value))
+    return out
+
+
 def deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     """``base`` with ``changes`` merged in: tables merge key by key, anything else replaces."""
     out = dict(base)

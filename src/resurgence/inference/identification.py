@@ -1,8 +1,9 @@
 """Does a posterior identify its parameters? Contraction of each marginal, and correlations.
 
 For each parameter, the *contraction* ``1 - var_post / var_prior`` (the posterior variance
-weighted by the particles' weights, the prior's from its distribution) says how much the
-patterns narrowed it: 1 pins it down, 0 leaves the prior as it was. The verdict:
+weighted by the particles' weights, the prior's from its distribution; for a loguniform prior,
+both of the logarithm, the scale on which that prior is flat) says how much the patterns
+narrowed it: 1 pins it down, 0 leaves the prior as it was. The verdict:
 
 - ``identified``: contraction >= 0.5 (the posterior sd at most 71% of the prior's);
 - ``weakly``: 0.2 <= contraction < 0.5;
@@ -50,13 +51,27 @@ def identification(particles: pd.DataFrame, priors: dict[str, Prior]) -> pd.Data
         mean = float((w * x).sum())
         var = float((w * (x - mean) ** 2).sum())
         dist = prior.scipy()
-        contraction = 1.0 - var / float(dist.var())
+        contraction = 1.0 - _spread(x, w, prior) / _prior_spread(prior)
         lo, hi = weighted_quantiles(x, w, (0.05, 0.95))
         rows.append({"parameter": key, "prior_mean": float(dist.mean()),
                      "prior_sd": float(dist.std()), "posterior_mean": mean,
                      "posterior_sd": var ** 0.5, "posterior_5%": lo, "posterior_95%": hi,
                      "contraction": contraction, "verdict": verdict(contraction)})
     return pd.DataFrame(rows)
+
+
+def _spread(x: np.ndarray, w: np.ndarray, prior: Prior) -> float:
+    """The weighted variance of ``x`` (of its logarithm under a loguniform prior)."""
+    if prior.distribution == "loguniform":
+        x = np.log(x)
+    mean = (w * x).sum()
+    return float((w * (x - mean) ** 2).sum())
+
+
+def _prior_spread(prior: Prior) -> float:
+    if prior.distribution == "loguniform":
+        return (np.log(prior.high) - np.log(prior.low)) ** 2 / 12  # log X is uniform
+    return float(prior.scipy().var())
 
 
 def correlations(particles: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:

@@ -20,11 +20,9 @@ from resurgence.store import posterior as store
 
 def problem_of(priors: PriorsFile) -> Problem:
     """The inference a priors file asks for, on its scenario."""
-    from resurgence.experiments.spec import key_kind
     from resurgence.inference.simulator import ScenarioRuns
 
-    data = priors.scenario.model_dump(mode="json")
-    runs = ScenarioRuns(data, {k: str(key_kind(k, data)) for k in priors.keys})
+    runs = ScenarioRuns(priors.scenario.model_dump(mode="json"))
     s = priors.inference
     return Problem(dict(priors.priors), runs, priors.patterns(), s.population, s.generations,
                    s.budget, s.min_epsilon, s.seed)

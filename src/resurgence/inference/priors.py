@@ -43,6 +43,9 @@ from resurgence.errors import (
 from resurgence.scenario import Scenario
 from resurgence.scenario.params import Params
 
+#: the corners of the prior box are checked jointly up to this many priors (2**n scenarios)
+CORNERS_UP_TO = 10
+
 
 class PriorsError(UserInputError):
     """A priors file that cannot be loaded or validated."""
@@ -216,26 +219,38 @@ def _resolve(name: str, path: Path) -> Scenario:
 
 
 def _check_keys(priors: PriorsFile, path: Path) -> None:
-    """Every prior's key is a numeric scenario key, valid at both ends of its range."""
-    from resurgence.experiments.spec import key_kind, numeric_keys, set_key
+    """Every prior's key is a numeric scenario key, valid at both ends of its range; with up
+    to CORNERS_UP_TO priors, every corner of their box is a valid scenario too (keys checked
+    together, such as two densities that may not sum above 1)."""
+    import itertools
+
+    from resurgence.experiments.spec import key_kind, numeric_keys, set_numbers
 
     base = priors.scenario.model_dump(mode="json")
+
+    def refuse(where: str, value: object, exc: UserInputError) -> PriorsError:
+        p = exc.problems[0]
+        return PriorsError(path, [Problem(where, value, f"gives an invalid scenario: {p.key} "
+                                                        f"= {p.value!r}: {p.allowed}")])
+
     for key, prior in priors.priors.items():
         where = f'priors."{key}"'
         if key_kind(key, base) not in ("int", "float"):
             raise PriorsError(path, [Problem(where, key, "a numeric key of the scenario: "
                                              + ", ".join(numeric_keys()))])
         for end in ("low", "high"):
-            data = priors.scenario.model_dump(mode="json")
-            value = getattr(prior, end)
-            set_key(data, key, value)
             try:
-                Scenario.from_dict(data)
+                Scenario.from_dict(set_numbers(base, {key: getattr(prior, end)}))
             except UserInputError as exc:
-                p = exc.problems[0]
-                raise PriorsError(path, [Problem(f"{where}.{end}", value,
-                                                 f"gives an invalid scenario: {p.key} = "
-                                                 f"{p.value!r}: {p.allowed}")]) from None
+                raise refuse(f"{where}.{end}", getattr(prior, end), exc) from None
+    if len(priors.priors) > CORNERS_UP_TO:
+        return
+    for corner in itertools.product(*[(p.low, p.high) for p in priors.priors.values()]):
+        values = dict(zip(priors.priors, corner, strict=True))
+        try:
+            Scenario.from_dict(set_numbers(base, values))
+        except UserInputError as exc:
+            raise refuse("priors", values, exc) from None
 
 
 def _problems(exc: ValidationError) -> list[Problem]:

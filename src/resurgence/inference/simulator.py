@@ -19,7 +19,6 @@ none.
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -105,16 +104,13 @@ class ScenarioRuns:
     the nearest whole number), run with the seed."""
 
     scenario: dict[str, Any]
-    kinds: dict[str, str]
 
     def __call__(self, params: dict[str, float], seed: int) -> pd.DataFrame:
         from resurgence.api import simulate
-        from resurgence.experiments.spec import set_key
+        from resurgence.experiments.spec import set_numbers
         from resurgence.experiments.worker import prepare_worker
         from resurgence.scenario import Scenario
 
         prepare_worker()
-        data = copy.deepcopy(self.scenario)
-        for key, value in params.items():
-            set_key(data, key, math.floor(value + 0.5) if self.kinds[key] == "int" else value)
+        data = set_numbers(self.scenario, params)
         return simulate(Scenario.from_dict(data, source="inference"), seed=seed)
