@@ -236,8 +236,13 @@ def _check_keys(priors: PriorsFile, path: Path) -> None:
     for key, prior in priors.priors.items():
         where = f'priors."{key}"'
         if key_kind(key, base) not in ("int", "float"):
-            raise PriorsError(path, [Problem(where, key, "a numeric key of the scenario: "
-                                             + ", ".join(numeric_keys()))])
+            unused = ("insurgency.", "levers.") if priors.scenario.model == "epstein" else \
+                ("epstein.", "grid.")
+            allowed = [k for k in numeric_keys() if key_kind(k, base) in ("int", "float")
+                       and not k.startswith(unused)]
+            raise PriorsError(path, [Problem(where, key, "a numeric key of the scenario "
+                                             "(timeline.<i>.<key> for an entry's number): "
+                                             + ", ".join(allowed))])
         for end in ("low", "high"):
             try:
                 Scenario.from_dict(set_numbers(base, {key: getattr(prior, end)}))
