@@ -88,7 +88,8 @@ def correlations(particles: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
 def markdown(table: pd.DataFrame, source: str) -> str:
     """The identification table as a Markdown fragment (for docs/evidence.md)."""
     lines = [f"Identification of the parameters by the patterns ({source}); contraction = "
-             f"1 - var_post/var_prior: identified >= {IDENTIFIED}, weakly >= {WEAK}, else "
+             "1 - var_post/var_prior (of the logarithm for a loguniform prior; the means and "
+             f"sds are of the value): identified >= {IDENTIFIED}, weakly >= {WEAK}, else "
              "not identified.", "",
              "| parameter | prior mean (sd) | posterior mean (sd) | posterior 5-95% | "
              "contraction | verdict |", "| --- | --- | --- | --- | --- | --- |"]
