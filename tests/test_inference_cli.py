@@ -215,7 +215,8 @@ def test_posterior_draws_are_reproducible(uninterrupted: Path, tmp_path: Path):
     # --draws without --posterior, or --seeds with it: one message, exit 2
     for bad in (["run", "epstein-run-2", "--draws", "2"],
                 [*args, "--seeds", "2"],
-                ["run", "epstein-run-2", "--posterior", post]):
+                ["run", "epstein-run-2", "--posterior", post],
+                ["run", "iraq-2003-2020", "--posterior", post, "--draws", "2"]):
         refused = cli(tmp_path, *bad, "--out", "c")
         assert refused.returncode == 2 and refused.stderr.startswith("error: ")
         assert not (tmp_path / "c").exists()
@@ -235,6 +236,9 @@ BAD = {
     "budget below one generation": ("budget = 5000", "budget = 50", "inference.budget"),
     "unknown scenario": ('scenario = "epstein-run-2"', 'scenario = "nowhere"',
                          "inference.scenario"),
+    "a key the scenario's model ignores": ('scenario = "epstein-run-2"',
+                                           'scenario = "iraq-2003-2020"',
+                                           'priors."epstein.legitimacy"'),
 }
 
 

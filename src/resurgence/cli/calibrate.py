@@ -152,7 +152,7 @@ def _posterior_mode(priors_path: Path, out: Path | None, workers: int | None,
 
     from resurgence.api import check
     from resurgence.cli.app import console, frame_table
-    from resurgence.experiments.executors import Pool
+    from resurgence.experiments.executors import Pool, is_retryable
     from resurgence.inference import job
     from resurgence.inference.priors import load_priors
     from resurgence.store.run_folder import out_folder
@@ -171,8 +171,17 @@ def _posterior_mode(priors_path: Path, out: Path | None, workers: int | None,
             console.print(f"{'resuming' if resumed else 'starting'} in {folder}; "
                           f"{pool.describe}", highlight=False)
 
-        result, _ = job.run(loaded, folder, pool.executor, pool.describe, force,
-                            on_simulation=lambda: progress.advance(task), on_start=started)
+        try:
+            result, _ = job.run(loaded, folder, pool.executor, pool.describe, force,
+                                on_simulation=lambda: progress.advance(task),
+                                on_start=started)
+        except Exception as exc:
+            if not is_retryable(exc):
+                raise
+            console.print(f"error: a worker was lost ({type(exc).__name__}); the simulations "
+                          "that ended are kept: run the same command again to resume",
+                          highlight=False)
+            raise typer.Exit(1) from None
     out_console.print(frame_table(result.generations, title="generations"))
     out_console.print(frame_table(_summary(result.particles, loaded),
                                   title=f"posterior ({result.stopped} reached; "

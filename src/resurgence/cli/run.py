@@ -164,7 +164,7 @@ def _posterior_draws(scenario: Scenario, posterior: Path | None, draws: int | No
     if seeds is not None:
         raise UserInputError("--seeds", [Problem("--seeds", seeds, "with --posterior, give "
                                                  "--draws N (each draw has its own seed)")])
-    from resurgence.experiments.spec import key_kind, set_numbers
+    from resurgence.experiments.spec import key_kind, model_ignores, set_numbers
     from resurgence.inference.draws import DRAW_SEED, draw
     from resurgence.store.posterior import read_posterior
 
@@ -172,7 +172,7 @@ def _posterior_draws(scenario: Scenario, posterior: Path | None, draws: int | No
     keys = list(provenance["parameters"])
     base = scenario.model_dump(mode="json")
     for key in keys:
-        if key_kind(key, base) not in ("int", "float"):
+        if key_kind(key, base) not in ("int", "float") or model_ignores(key, scenario.model):
             raise UserInputError("--posterior", [Problem(
                 "--posterior", str(posterior), f"its parameter {key} is not a numeric key of "
                 f"the scenario {scenario.name or scenario.source}")])

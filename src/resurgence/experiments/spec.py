@@ -340,6 +340,12 @@ def numeric_keys() -> list[str]:
     return out + ["timeline.<i>." + k for k in sorted(EPSTEIN_TIMELINE_KEYS)]
 
 
+def model_ignores(key: str, model: str) -> bool:
+    """Whether a scenario of ``model`` ignores ``key`` (a key of another model's tables)."""
+    unused = ("insurgency", "levers") if model == "epstein" else ("epstein", "grid")
+    return key.split(".")[0] in unused
+
+
 def key_kind(key: str, base: dict[str, Any]) -> str | None:
     """'int', 'float', 'bool', 'choice' or 'str' for a settable scenario key, None if unknown."""
     parts = key.split(".")

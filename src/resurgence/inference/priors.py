@@ -224,7 +224,7 @@ def _check_keys(priors: PriorsFile, path: Path) -> None:
     together, such as two densities that may not sum above 1)."""
     import itertools
 
-    from resurgence.experiments.spec import key_kind, numeric_keys, set_numbers
+    from resurgence.experiments.spec import key_kind, model_ignores, numeric_keys, set_numbers
 
     base = priors.scenario.model_dump(mode="json")
 
@@ -235,11 +235,10 @@ def _check_keys(priors: PriorsFile, path: Path) -> None:
 
     for key, prior in priors.priors.items():
         where = f'priors."{key}"'
-        if key_kind(key, base) not in ("int", "float"):
-            unused = ("insurgency.", "levers.") if priors.scenario.model == "epstein" else \
-                ("epstein.", "grid.")
+        model = priors.scenario.model
+        if key_kind(key, base) not in ("int", "float") or model_ignores(key, model):
             allowed = [k for k in numeric_keys() if key_kind(k, base) in ("int", "float")
-                       and not k.startswith(unused)]
+                       and not model_ignores(k, model)]
             raise PriorsError(path, [Problem(where, key, "a numeric key of the scenario "
                                              "(timeline.<i>.<key> for an entry's number): "
                                              + ", ".join(allowed))])
