@@ -12,10 +12,15 @@ from rich.table import Table
 from resurgence import __version__
 from resurgence.analysis import summarise
 from resurgence.cli.app import app, console, fmt, out_console, user_errors
+from resurgence.errors import Problem, UserInputError
+from resurgence.inference.draws import MAX_DRAWS, MAX_SEED
+from resurgence.scenario import Scenario
 from resurgence.scenario.catalog import DEFAULT, resolve
 from resurgence.store import atomic_write_bytes, write_frame
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from resurgence.experiments.ensemble import Member
 
 #: the per-governorate series of one insurgency seed, in a result folder (.parquet, .csv)
@@ -30,12 +35,13 @@ def run(
         typer.Argument(help="Scenario file (.toml) or the name of a bundled scenario."),
     ] = DEFAULT,
     seeds: Annotated[
-        int, typer.Option("--seeds", min=1, max=100_000, help="Number of seeds (replications).")
-    ] = 4,
+        int | None, typer.Option("--seeds", min=1, max=100_000,
+                                 help="Number of seeds (replications; default 4).")
+    ] = None,
     seed: Annotated[
         int | None,
-        typer.Option("--seed", min=0, help="First seed; seeds are SEED, SEED+1, ... "
-                     "(default: the scenario's)."),
+        typer.Option("--seed", min=0, max=MAX_SEED, help="First seed; seeds are SEED, SEED+1, "
+                     "... (default: the scenario's; with --posterior, 10000).")
     ] = None,
     ticks: Annotated[
         int | None,
@@ -50,6 +56,15 @@ def run(
     csv: Annotated[bool, typer.Option("--csv", help="Also write CSV next to Parquet.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace the results of another "
                                         "scenario in --out (refused without it).")] = False,
+    posterior: Annotated[Path | None, typer.Option(
+        "--posterior", help="posterior.parquet of `resurgence calibrate --priors`: run --draws "
+        "parameter sets drawn from it (weighted resampling), draw i with seed SEED+i and its "
+        "own random pick; SEED defaults to 10000, and the inference's own simulations use "
+        "seeds of 2**62 and above, so the draws never repeat one of them. Writes draws.csv "
+        "(draw, seed, particle, parameters).")] = None,
+    draws: Annotated[int | None, typer.Option(
+        "--draws", min=1, max=MAX_DRAWS, help="With --posterior: how many parameter sets to "
+        "draw and run.")] = None,
 ) -> None:
     """Run a scenario over several seeds; write one Parquet file of per-tick observables per
     seed, a plot (plot.png) and print a summary.
@@ -62,6 +77,12 @@ def run(
     holds one row per tick and governorate (territory, fighters, sleepers, attacks, civilian
     casualties, sympathisers, legitimacy per group), and maps-seed-<N>.npz its maps at a few
     dates. The same seed gives the same result, bit for bit.
+
+    Under parameter uncertainty: --posterior POSTERIOR.parquet --draws N runs N parameter sets
+    drawn from an inference's posterior, each with its own seed (same command, same files).
+
+      resurgence run post-mosul-inclusion --posterior results/posterior-iraq/posterior.parquet
+      --draws 16
     """
     from resurgence.api import check
     from resurgence.store import run_folder
@@ -71,9 +92,15 @@ def run(
         loaded = loaded.with_overrides(ticks=ticks)
     check(loaded)
     stem = Path(scenario).stem
+    drawn = _posterior_draws(loaded, posterior, draws, seeds, seed)
     folder = run_folder.out_folder(out, Path("results") / stem)
     first = loaded.seed if seed is None else seed
-    seed_list = list(range(first, first + seeds))
+    seed_list = list(range(first, first + (seeds or 4)))
+    digest, origin = loaded.digest(), None
+    if drawn is not None:
+        seed_list = [int(s) for s in drawn["seed"]]
+        origin = {"file": str(posterior), "draws": len(drawn), "first_seed": seed_list[0]}
+        digest = run_folder.draws_digest(loaded, posterior, seed_list[0])  # type: ignore[arg-type]
 
     from resurgence.experiments.ensemble import Ensemble, GovernorateSeries
     from resurgence.viz.plots import figure_bytes, plot_runs
@@ -84,18 +111,24 @@ def run(
                  if loaded.model == "insurgency" else {})  # per governorate; maps for reports
     with run_folder.folder_lock(folder, "another `resurgence run` writes in this folder",
                                 remove=True):
-        done = run_folder.claim(folder, loaded.digest(), loaded.name or stem, force=force)
-        run_folder.write_manifest(folder, loaded, done, __version__)
+        done = run_folder.claim(folder, digest, loaded.name or stem, force=force)
+        run_folder.write_manifest(folder, loaded, done, __version__, digest, origin)
+        if drawn is not None:
+            write_frame(drawn, folder / "draws.csv")
         todo = [s for s in seed_list if s not in done]
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                       MofNCompleteColumn(), TimeRemainingColumn(), console=console,
                       transient=not console.is_terminal) as progress:
             task = progress.add_task(f"{stem}", total=len(todo) * loaded.ticks)
-            for member in Ensemble(loaded, todo).members(
+            variants = None if drawn is None else {
+                int(row.pop("seed")): row for row in
+                drawn.drop(columns=["draw", "particle"]).to_dict("records")}
+            for member in Ensemble(loaded, todo, variants=variants).members(
                     observers, on_tick=lambda _t: progress.advance(task)):
                 _write_seed(member, folder, csv)
                 done.append(member.seed)
-                run_folder.write_manifest(folder, loaded, sorted(done), __version__)
+                run_folder.write_manifest(folder, loaded, sorted(done), __version__, digest,
+                                          origin)
         if done and len(todo) < len(seed_list):
             console.print(f"{folder}: {len(seed_list) - len(todo)} of the seeds were done "
                           f"before; ran {len(todo)}", highlight=False)
@@ -110,7 +143,49 @@ def run(
     _print_summary(loaded.name or stem, [summarise(loaded, runs[s]) for s in seed_list])
     maps = (", governorates-seed-*.parquet, maps-seed-*.npz" if loaded.model == "insurgency"
             else "")
-    out_console.print(f"results: {folder}/ (seed-*.parquet{maps}, plot.png, run.json)")
+    draws_file = ", draws.csv" if drawn is not None else ""
+    out_console.print(f"results: {folder}/ (seed-*.parquet{maps}, plot.png, run.json"
+                      f"{draws_file})")
+
+
+def _posterior_draws(scenario: Scenario, posterior: Path | None, draws: int | None,
+                     seeds: int | None, seed: int | None) -> pd.DataFrame | None:
+    """The parameter sets of ``--posterior`` (None without it), each checked on the
+    scenario; a misuse of the options or a posterior that does not fit the scenario raises
+    :class:`UserInputError`."""
+    if posterior is None:
+        if draws is not None:
+            raise UserInputError("--draws", [Problem("--draws", draws,
+                                                     "needs --posterior POSTERIOR.parquet")])
+        return None
+    if draws is None:
+        raise UserInputError("--posterior", [Problem("--draws", None, "give how many "
+                                                     "parameter sets to draw: --draws N")])
+    if seeds is not None:
+        raise UserInputError("--seeds", [Problem("--seeds", seeds, "with --posterior, give "
+                                                 "--draws N (each draw has its own seed)")])
+    from resurgence.experiments.spec import key_kind, model_ignores, set_numbers
+    from resurgence.inference.draws import DRAW_SEED, draw
+    from resurgence.store.posterior import read_posterior
+
+    particles, provenance = read_posterior(posterior, "--posterior")
+    keys = list(provenance["parameters"])
+    base = scenario.model_dump(mode="json")
+    for key in keys:
+        if key_kind(key, base) not in ("int", "float") or model_ignores(key, scenario.model):
+            raise UserInputError("--posterior", [Problem(
+                "--posterior", str(posterior), f"its parameter {key} is not a numeric key of "
+                f"the scenario {scenario.name or scenario.source}")])
+    drawn = draw(particles, keys, draws, DRAW_SEED if seed is None else seed)
+    for row in drawn.to_dict("records"):
+        try:
+            Scenario.from_dict(set_numbers(base, {k: row[k] for k in keys}))
+        except UserInputError as exc:
+            p = exc.problems[0]
+            raise UserInputError("--posterior", [Problem(
+                "--posterior", str(posterior), f"draw {row['draw']} gives an invalid scenario:"
+                f" {p.key} = {p.value!r}: {p.allowed}")]) from None
+    return drawn
 
 
 def _write_seed(member: Member, folder: Path, csv: bool) -> None:

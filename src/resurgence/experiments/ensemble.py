@@ -127,9 +127,12 @@ class Ensemble:
     """One scenario, several seeds (see the module docstring)."""
 
     def __init__(self, scenario: Scenario, seeds: Iterable[int] | int | None = None,
-                 ticks: int | None = None):
+                 ticks: int | None = None,
+                 variants: Mapping[int, Mapping[str, float]] | None = None):
         """``seeds``: the seeds, or how many from the scenario's seed on (default: the
-        scenario's seed alone); ``ticks`` overrides the scenario's."""
+        scenario's seed alone); ``ticks`` overrides the scenario's; ``variants``: numeric
+        scenario keys to set for a seed (seed -> {key: value}), such as a parameter set drawn
+        from a posterior (an integer key takes the nearest whole number)."""
         if ticks is not None:
             scenario = scenario.with_overrides(ticks=ticks)
         self.scenario = scenario
@@ -137,6 +140,17 @@ class Ensemble:
             seeds = 1
         self.seeds = (list(range(scenario.seed, scenario.seed + seeds)) if isinstance(seeds, int)
                       else [int(s) for s in seeds])
+        self.variants = dict(variants or {})
+
+    def scenario_for(self, seed: int) -> Scenario:
+        """The scenario seed ``seed`` runs: the ensemble's, with the seed's variant if any."""
+        values = self.variants.get(seed)
+        if not values:
+            return self.scenario
+        from resurgence.experiments.spec import set_numbers
+
+        return Scenario.from_dict(set_numbers(self.scenario.model_dump(mode="json"),
+                                              dict(values)), source=self.scenario.source)
 
     def members(self, observers: Mapping[str, ObserverFactory] | None = None,
                 on_tick: Callable[[int], None] | None = None, workers: int | None = None
@@ -148,13 +162,14 @@ class Ensemble:
         ``on_tick`` is called for all the ticks of a member when it ends)."""
         if workers is None or workers <= 1:
             for seed in self.seeds:
-                yield run_member(self.scenario, seed, observers, on_tick)
+                yield run_member(self.scenario_for(seed), seed, observers, on_tick)
             return
         from resurgence.experiments.executors import Pool
 
-        data = self.scenario.model_dump(mode="json")
         with Pool(workers=workers) as pool:
-            futures = [pool.executor.submit(_run_task, data, s, observers) for s in self.seeds]
+            futures = [pool.executor.submit(_run_task,
+                                            self.scenario_for(s).model_dump(mode="json"), s,
+                                            observers) for s in self.seeds]
             for future in futures:
                 member = future.result()
                 if on_tick is not None:

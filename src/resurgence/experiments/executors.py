@@ -30,11 +30,12 @@ def is_retryable(exc: BaseException) -> bool:
     return type(exc).__name__ in RETRYABLE
 
 
-def _context() -> Any:
+def _context(preload: tuple[str, ...] = ()) -> Any:
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     if "forkserver" in methods:  # import the model once in the server, not in every worker
-        ctx.set_forkserver_preload(["resurgence.experiments.worker", "resurgence.api"])
+        ctx.set_forkserver_preload(["resurgence.experiments.worker", "resurgence.api",
+                                    *preload])
     return ctx
 
 
@@ -42,7 +43,11 @@ class Pool:
     """An executor and what is needed to replace it."""
 
     def __init__(self, workers: int | None = None, scheduler: str | None = None,
-                 cluster: str | None = None, jobs: int | None = None):
+                 cluster: str | None = None, jobs: int | None = None,
+                 preload: tuple[str, ...] = ()):
+        """``preload``: modules a local pool's forkserver imports once for all its workers
+        (when it starts the server)."""
+        self.preload = preload
         self.workers = workers
         self.scheduler = scheduler
         self.cluster = cluster
@@ -59,7 +64,7 @@ class Pool:
             _reachable(self.scheduler)
         if self.scheduler is None and self.cluster is None:
             n = self.workers or os.cpu_count() or 1
-            return ProcessPoolExecutor(max_workers=n, mp_context=_context(),
+            return ProcessPoolExecutor(max_workers=n, mp_context=_context(self.preload),
                                        initializer=watch_parent,
                                        initargs=(process_identity(),))
         try:

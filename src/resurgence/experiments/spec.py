@@ -340,6 +340,12 @@ def numeric_keys() -> list[str]:
     return out + ["timeline.<i>." + k for k in sorted(EPSTEIN_TIMELINE_KEYS)]
 
 
+def model_ignores(key: str, model: str) -> bool:
+    """Whether a scenario of ``model`` ignores ``key`` (a key of another model's tables)."""
+    unused = ("insurgency", "levers") if model == "epstein" else ("epstein", "grid")
+    return key.split(".")[0] in unused
+
+
 def key_kind(key: str, base: dict[str, Any]) -> str | None:
     """'int', 'float', 'bool', 'choice' or 'str' for a settable scenario key, None if unknown."""
     parts = key.split(".")
@@ -402,6 +408,19 @@ def set_key(data: dict[str, Any], key: str, value: Any) -> None:
     for part in parts[:-1]:
         node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
     node[parts[-1]] = value
+
+
+def set_numbers(data: dict[str, Any], values: dict[str, float]) -> dict[str, Any]:
+    """A deep copy of the scenario mapping ``data`` with numeric keys set to ``values``, an
+    integer key to the nearest whole number (a fitted or drawn parameter set)."""
+    import copy
+    import math
+
+    out = copy.deepcopy(data)
+    for key, value in values.items():
+        kind = key_kind(key, data)
+        set_key(out, key, math.floor(value + 0.5) if kind == "int" else float(value))
+    return out
 
 
 def deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:

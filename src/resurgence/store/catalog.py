@@ -8,6 +8,8 @@ Layout of a results folder::
                         frame (or one row of outcomes), its record (provenance, timing,
                         outcomes) in the file's metadata
     catalog.duckdb      tables runs, outcomes, failures, design; views results, series
+    posterior.parquet   an inference's posterior (``resurgence calibrate --priors``), whose
+                        runs are its simulations; view posterior
 
 The run files are the truth; the catalog is a cache that only the sweep's parent process writes
 and that :meth:`Catalog.reconcile` rebuilds from the files present (a catalog left broken by a
@@ -34,6 +36,7 @@ from resurgence.store.files import atomic_write_bytes
 RUNS = "runs"
 CATALOG = "catalog.duckdb"
 DESIGN = "design.parquet"
+POSTERIOR = "posterior.parquet"
 PLAN = "plan.json"
 _META_KEY = b"resurgence.run"
 
@@ -315,7 +318,8 @@ def _quote(name: str) -> str:
 
 def _views(con: Any, folder: Path) -> None:
     """(Re)create table ``design`` and views ``results`` (finished runs of the design with
-    their outcomes as columns) and ``series`` (every run's per-tick rows)."""
+    their outcomes as columns), ``series`` (every run's per-tick rows) and ``posterior`` (an
+    inference's particles)."""
     design = folder / DESIGN
     plan = folder / PLAN
     if design.exists():
@@ -333,6 +337,9 @@ def _views(con: Any, folder: Path) -> None:
         glob = _sql_path(folder / RUNS / "*.parquet")
         con.execute("CREATE OR REPLACE VIEW series AS SELECT * FROM "
                     f"read_parquet('{glob}', union_by_name = true)")
+    if (folder / POSTERIOR).exists():
+        con.execute("CREATE OR REPLACE VIEW posterior AS SELECT * FROM "
+                    f"read_parquet('{_sql_path(folder / POSTERIOR)}')")
 
 
 def _sql_path(path: Path) -> str:

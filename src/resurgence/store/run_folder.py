@@ -10,10 +10,12 @@ Layout::
                                     files: a seed is done when it exists)
     governorates-seed-<N>.parquet   insurgency: one row per tick and governorate
     maps-seed-<N>.npz               insurgency: maps at a few dates
+    draws.csv                       with ``--posterior``: each draw's seed and parameters
     seed-<N>.csv, ...               with ``--csv``
     plot.png
 
-A folder holds the results of one scenario. A run into a folder of the same scenario (same
+A folder holds the results of one scenario (with ``--posterior``: of one scenario, posterior
+file and first seed, one digest for the three). A run into a folder of the same scenario (same
 digest) resumes: it computes only the seeds not yet there. A run into a folder holding another
 scenario's results (or seed files without a manifest) is refused unless forced, which deletes
 those results first; every other file of the folder is left alone.
@@ -40,9 +42,10 @@ MANIFEST = "run.json"
 SEED_FILE = re.compile(r"^seed-(\d+)\.parquet$")
 #: files a run writes (for one seed: the name with its seed); other files are not ours
 _OURS = re.compile(r"^(seed-\d+|governorates-seed-\d+)\.(parquet|csv)$|^maps-seed-\d+\.npz$"
-                   r"|^plot\.png$|^run\.json$")
+                   r"|^plot\.png$|^run\.json$|^draws\.csv$")
 #: temporary files of an interrupted atomic write of one of ours (see store.files)
-_OUR_TEMP = re.compile(r"^\.(seed-\d+|governorates-seed-\d+|maps-seed-\d+|plot|run)\..*\.tmp$")
+_OUR_TEMP = re.compile(
+    r"^\.(seed-\d+|governorates-seed-\d+|maps-seed-\d+|plot|run|draws)\..*\.tmp$")
 
 
 def out_folder(out: str | Path | None, default: Path, key: str = "--out",
@@ -160,16 +163,32 @@ def _other_scenario(folder: Path, digest: str) -> str | None:
             f"{scenario.get('content', {}).get('model', '?')}, digest {scenario.get('digest')})")
 
 
-def write_manifest(folder: Path, scenario: Any, seeds: list[int], version: str) -> None:
-    """run.json: what produced the folder (read by `resurgence compare` and `report`)."""
+def write_manifest(folder: Path, scenario: Any, seeds: list[int], version: str,
+                   digest: str | None = None, posterior: dict[str, Any] | None = None) -> None:
+    """run.json: what produced the folder (read by `resurgence compare` and `report`).
+    ``digest``: what the seeds' results depend on, if more than the scenario (posterior draws:
+    see :func:`draws_digest`), ``posterior``: where the draws come from."""
     manifest = {
         "resurgence": version,
         "scenario": {"name": scenario.name, "file": scenario.source,
-                     "digest": scenario.digest(), "content": scenario.model_dump(mode="json")},
+                     "digest": digest or scenario.digest(),
+                     "content": scenario.model_dump(mode="json")},
         "seeds": seeds,
         "ticks": scenario.ticks,
     }
+    if posterior is not None:
+        manifest["posterior"] = {**posterior, "scenario_digest": scenario.digest()}
     atomic_write_bytes(folder / MANIFEST, json.dumps(manifest, indent=2).encode())
+
+
+def draws_digest(scenario: Any, posterior: Path, seed: int) -> str:
+    """The digest of a run of posterior draws: the scenario's, the posterior file's bytes and
+    the first seed (a draw's parameters and seed follow from these)."""
+    import hashlib
+
+    blob = scenario.digest().encode() + hashlib.sha256(posterior.read_bytes()).digest() + \
+        str(seed).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
 
 
 def read_manifest(folder: Path) -> dict[str, Any] | None:
