@@ -8,8 +8,8 @@ import functools
 import numpy as np
 import pandas as pd
 
-from resurgence import Scenario, simulate
-from resurgence.experiments import Ensemble
+import resurgence
+from resurgence import Ensemble, Scenario, simulate
 from resurgence.experiments.ensemble import GovernorateSeries
 from resurgence.viz.snapshots import map_recorder
 
@@ -76,3 +76,24 @@ def test_an_insurgency_member_keeps_its_maps_and_governorates_without_changing_t
     gov = member.observed["governorates"]
     weekly = gov.groupby("tick").territory_km2.sum().to_numpy()
     assert np.allclose(weekly, member.frame.territory_km2.to_numpy())
+
+
+def test_ensemble_is_part_of_the_top_level_api_and_loads_when_asked():
+    """``from resurgence import Ensemble`` (DESIGN §4) is the experiments' class, imported only
+    when first asked for; an unknown name is still an AttributeError."""
+    import subprocess
+    import sys
+
+    from resurgence.experiments.ensemble import Ensemble as Inner
+
+    assert resurgence.Ensemble is Inner is Ensemble
+    probe = ("import sys, resurgence; print('resurgence.experiments.ensemble' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
+    try:
+        resurgence.Ensembel  # noqa: B018
+    except AttributeError as exc:
+        assert "Ensembel" in str(exc)
+    else:
+        raise AssertionError("an unknown attribute must raise")

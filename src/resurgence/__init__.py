@@ -12,6 +12,16 @@ from resurgence.scenario import Scenario
 __version__ = "0.1.0"
 
 
+def __getattr__(name: str) -> object:
+    """``resurgence.Ensemble`` (several seeds of a scenario, DESIGN §4), imported when first
+    asked for, so that ``import resurgence`` stays light."""
+    if name == "Ensemble":
+        from resurgence.experiments.ensemble import Ensemble
+
+        return Ensemble
+    raise AttributeError(f"module 'resurgence' has no attribute {name!r}")
+
+
 def refresh_kernel_cache() -> list[str]:
     """Bring numba's on-disk cache of the kernels in step with their sources (numba alone would
     load a cached kernel that inlines an older version of another module's kernel); call it
@@ -22,5 +32,5 @@ def refresh_kernel_cache() -> list[str]:
     return refresh()
 
 
-__all__ = ["Scenario", "__version__", "refresh_kernel_cache", "simulate",
+__all__ = ["Ensemble", "Scenario", "__version__", "refresh_kernel_cache", "simulate",
            "simulate_governorates"]

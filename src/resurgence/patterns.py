@@ -242,20 +242,3 @@ def table(runs: list[pd.DataFrame], patterns: tuple[Pattern, ...] = IRAQ) -> pd.
                      "source": p.source})
     return pd.DataFrame(rows)
 
-
-#: the pattern sets a priors file may name (``[inference] patterns``), by name
-PATTERN_SETS: dict[str, tuple[Pattern, ...]] = {"iraq": IRAQ, "iraq-until-2012": IRAQ_UNTIL_2012}
-
-
-def pattern_set(name: str) -> tuple[Pattern, ...]:
-    """The pattern set called ``name``: one of :data:`PATTERN_SETS`, or a demonstration set
-    for Epstein's model (:mod:`resurgence.epstein_patterns`). An unknown name raises
-    :class:`~resurgence.errors.UserInputError`."""
-    from resurgence.epstein_patterns import EPSTEIN_SETS
-    from resurgence.errors import Problem, UserInputError
-
-    sets = {**PATTERN_SETS, **EPSTEIN_SETS}
-    if name not in sets:
-        raise UserInputError("patterns", [Problem("patterns", name,
-                                                  "one of " + ", ".join(sorted(sets)))])
-    return sets[name]

@@ -4,7 +4,7 @@
 
     [inference]
     scenario = "iraq-2003-2020"   # bundled name, or a .toml path relative to this file
-    patterns = "iraq"             # a pattern set (resurgence.patterns.pattern_set)
+    patterns = "iraq"             # a pattern set (resurgence.pattern_sets)
     ticks = 60                    # optional: overrides the scenario's length (default: up to
                                   # the first date no pattern reads, if it ends earlier)
     population = 200              # accepted particles per generation
@@ -170,7 +170,7 @@ class PriorsFile(Params):
         return list(self.priors)
 
     def patterns(self) -> tuple[Any, ...]:
-        from resurgence.patterns import pattern_set
+        from resurgence.pattern_sets import pattern_set
 
         return pattern_set(self.inference.patterns)
 
