@@ -28,8 +28,8 @@ PRIORS = """
 scenario = "epstein-run-2"
 patterns = "epstein-run-2-demo"
 ticks = 60
-population = 100
-generations = 4
+population = 50
+generations = 3
 budget = 5000
 seed = 11
 
@@ -68,8 +68,8 @@ def test_the_posterior_file_holds_the_last_generation_and_its_provenance(uninter
     df = table.to_pandas()
     assert list(df.columns) == ["epstein.legitimacy", "epstein.max_jail_term", "weight",
                                 "distance", "generation"]
-    assert len(df) == 100 and df.weight.sum() == pytest.approx(1)
-    assert (df.generation == 3).all()
+    assert len(df) == 50 and df.weight.sum() == pytest.approx(1)
+    assert (df.generation == 2).all()
     assert df["epstein.legitimacy"].between(0.6, 0.95).all()
     meta = json.loads(table.schema.metadata[b"resurgence.posterior"])
     assert meta["scenario"]["name"].startswith("Epstein (2002) Run 2")
@@ -78,8 +78,8 @@ def test_the_posterior_file_holds_the_last_generation_and_its_provenance(uninter
     assert meta["patterns"]["set"] == "epstein-run-2-demo"
     assert [r["name"] for r in meta["patterns"]["ranges"]] == ["mean active share",
                                                                "mean jailed share"]
-    assert meta["seed"] == 11 and meta["population"] == 100
-    assert meta["generations_run"] == 4 and meta["stopped"] == "generations"
+    assert meta["seed"] == 11 and meta["population"] == 50
+    assert meta["generations_run"] == 3 and meta["stopped"] == "generations"
     gens = pd.read_csv(uninterrupted / "generations.csv")
     assert list(gens.columns) == ["t", "epsilon", "accepted", "simulations", "ess"]
     assert meta["epsilon_schedule"] == gens.epsilon.tolist()
@@ -94,7 +94,7 @@ def test_the_posterior_file_holds_the_last_generation_and_its_provenance(uninter
     con = duckdb.connect(str(uninterrupted / "catalog.duckdb"), read_only=True)
     assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == meta["simulations"]
     assert con.execute("SELECT count(DISTINCT name) FROM outcomes").fetchone()[0] == 3
-    assert con.execute("SELECT count(*) FROM posterior").fetchone()[0] == 100
+    assert con.execute("SELECT count(*) FROM posterior").fetchone()[0] == 50
 
 
 def wait_group_gone(pgid: int, timeout: float = 30) -> None:
@@ -117,8 +117,8 @@ def test_a_sigkilled_inference_resumes_without_repeating_a_simulation(uninterrup
                                 stderr=err, start_new_session=True, env=ENV)
     runs = root / "killed" / "runs"
     deadline = time.monotonic() + 240
-    # mid-inference: generation 0 (100 simulations) done and generation 1 under way
-    while len(list(runs.glob("*.parquet")) if runs.is_dir() else []) < 150:
+    # mid-inference: generation 0 (50 simulations) done and generation 1 under way
+    while len(list(runs.glob("*.parquet")) if runs.is_dir() else []) < 75:
         assert proc.poll() is None, "the inference ended before it could be killed"
         assert time.monotonic() < deadline
         time.sleep(0.02)
@@ -129,7 +129,7 @@ def test_a_sigkilled_inference_resumes_without_repeating_a_simulation(uninterrup
             for rid, p in run_files(root / "killed").items()}
     whole = json.loads(pq.read_schema(uninterrupted / "posterior.parquet")
                        .metadata[b"resurgence.posterior"])
-    assert 150 <= len(kept) < whole["simulations"]
+    assert 75 <= len(kept) < whole["simulations"]
 
     again = cli(root, "calibrate", "--priors", "priors.toml", "--out", "killed", "--workers",
                 "2")
@@ -156,7 +156,7 @@ def test_a_sigkilled_inference_resumes_without_repeating_a_simulation(uninterrup
 def test_another_inference_in_the_folder_needs_force(uninterrupted: Path):
     root = uninterrupted.parent
     (root / "other.toml").write_text(PRIORS.replace("seed = 11", "seed = 12")
-                                     .replace("generations = 4", "generations = 1"))
+                                     .replace("generations = 3", "generations = 1"))
     refused = cli(root, "calibrate", "--priors", "other.toml", "--out", "whole")
     assert refused.returncode == 2
     assert "holds another inference" in refused.stderr and "--force" in refused.stderr
@@ -233,7 +233,7 @@ BAD = {
     "no source": ('source = "assumption"\n', "", 'priors."epstein.max_jail_term".source'),
     "unknown distribution": ('distribution = "loguniform"', 'distribution = "beta"',
                              'priors."epstein.max_jail_term".distribution'),
-    "budget below one generation": ("budget = 5000", "budget = 50", "inference.budget"),
+    "budget below one generation": ("budget = 5000", "budget = 20", "inference.budget"),
     "unknown scenario": ('scenario = "epstein-run-2"', 'scenario = "nowhere"',
                          "inference.scenario"),
     "a key the scenario's model ignores": ('scenario = "epstein-run-2"',
