@@ -27,6 +27,7 @@ def test_runs_that_follow_the_record_hold_it_inside_every_interval():
     assert table["inside"].all(), table[["median", "q05", "q95", "low", "high"]]
     assert table.loc["takes ground in 2013-14 (share of runs)", "median"] == 1.0
     assert table.loc["share of the peak held, June 2016", "median"] == np.float64(0.53)
+    assert (table["in_record"] == 1.0).all()
 
 
 def test_runs_that_never_take_ground_miss_the_return():
@@ -38,3 +39,4 @@ def test_runs_that_never_take_ground_miss_the_return():
     assert ground["median"] == 0.0 and ground["q95"] < 0.3 and not ground["inside"]
     assert not table.loc["peak territory, km2", "inside"]
     assert not table.loc["members, August 2018", "inside"]
+    assert table.loc["peak territory, km2", "in_record"] == 0.0

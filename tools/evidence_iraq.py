@@ -102,11 +102,21 @@ def section(posterior: Path, draws: int) -> str:
              f"{prov['wall_seconds'] / 3600:.2f} h of wall time on {prov['machine']['cpus']} "
              f"CPUs ({prov['executor']}).", "", "Generations:", "", _md(gens), "",
              "What the patterns identify (`resurgence posterior`):", "", ident, "",
+             f"The last generation's effective sample size is {gens['ess'].iloc[-1]:.0f} of "
+             f"{prov['population']} particles: a contraction estimated from it has a sampling "
+             f"error of about sqrt(2/ESS) = {(2 / gens['ess'].iloc[-1]) ** 0.5:.2f}, so a "
+             "parameter whose contraction is not above twice that is not shown to be "
+             "identified, whatever its verdict.", "",
              f"![marginals]({rel}/marginals.png)", f"![correlations]({rel}/correlations.png)"]
     if prov["patterns"]["set"] == "iraq-until-2012":
-        parts += ["", f"### Out of sample: {draws} draws through 2013-2020", ""]
+        parts += ["", f"### Out of sample: {draws} draws through 2013-2020", "",
+                  "`inside`: the record meets the draws' central 90% interval (for the share "
+                  "that takes ground, a 90% Wilson interval); `in_record`: the share of draws "
+                  "whose value lies in the record's range. A wide interval can hold the "
+                  "record while few draws do.", ""]
         for label, table in predictive(posterior, draws).items():
-            shown = table[["quantity", "low", "high", "median", "q05", "q95", "inside"]]
+            shown = table[["quantity", "low", "high", "median", "q05", "q95", "inside",
+                           "in_record"]]
             parts += [f"**{label}** (`{HISTORIES[label]}`): {int(table['inside'].sum())} of "
                       f"{len(table)} observations inside the 90% predictive interval.", "",
                       _md(shown), ""]
