@@ -55,6 +55,12 @@ VARIANTS = {
     "no prison break": ("iraq-2003-2020", lambda t: _drop(t, PRISON_BREAK), "no break"),
     "no mobilisation ramp": ("iraq-2003-2020", lambda t: _drop(t, ("2014-06-13",)),
                              "the assumed 2014-16 ramp of ground forces to 0.6 removed"),
+    "no army rebuilding": ("iraq-2003-2020", lambda t: _drop(t, ("2004-01-01",)),
+                           "the assumed 2004-08 ramp of ground forces to 0.5 removed (they "
+                           "stay at 0.05, the dissolved army's, until 2014)"),
+    "no drawdown": ("iraq-2003-2020", lambda t: _drop(t, ("2008-07-01",)),
+                    "the assumed 2008-10 drawdown of foreign troops to 0.3 removed (they stay "
+                    "at the surge's level until the last troops leave in December 2011)"),
     "inclusion 0.7 (shipped)": ("post-mosul-inclusion", lambda t: t, "post-Mosul inclusion "
                                 "of Sunni Arabs 0.7"),
     "inclusion 0.5": ("post-mosul-inclusion", _inclusion(0.5), "0.5: the 2003 level"),
