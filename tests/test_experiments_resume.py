@@ -59,7 +59,7 @@ def start(tmp_path: Path, i: int) -> subprocess.Popen[bytes]:
 
 
 def wait_group_gone(pgid: int, timeout: float = 30) -> None:
-    """Wait until no process of the killed sweep (parent, forkserver, workers) is left."""
+    """Wait until no process of a killed command (parent, forkserver, workers) is left."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         try:
@@ -68,7 +68,7 @@ def wait_group_gone(pgid: int, timeout: float = 30) -> None:
             return
         time.sleep(0.05)
     os.killpg(pgid, signal.SIGKILL)
-    raise AssertionError("processes of a killed sweep stayed alive")
+    raise AssertionError("processes of a killed command stayed alive")
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:

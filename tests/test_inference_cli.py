@@ -17,6 +17,7 @@ import duckdb
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from tests.test_experiments_resume import wait_group_gone
 
 from resurgence.store.catalog import read_record, run_files
 
@@ -95,18 +96,6 @@ def test_the_posterior_file_holds_the_last_generation_and_its_provenance(uninter
     assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == meta["simulations"]
     assert con.execute("SELECT count(DISTINCT name) FROM outcomes").fetchone()[0] == 3
     assert con.execute("SELECT count(*) FROM posterior").fetchone()[0] == 50
-
-
-def wait_group_gone(pgid: int, timeout: float = 30) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.05)
-    os.killpg(pgid, signal.SIGKILL)
-    raise AssertionError("processes of the killed inference stayed alive")
 
 
 def test_a_sigkilled_inference_resumes_without_repeating_a_simulation(uninterrupted: Path):

@@ -79,7 +79,9 @@ def _md(df: pd.DataFrame) -> str:
 
 
 def _fmt(v: object) -> str:
-    if isinstance(v, float):
+    if isinstance(v, float):  # a whole number below 10,000 is a year or a count: no comma
+        if v.is_integer() and abs(v) < 10_000:
+            return f"{v:.0f}"
         return f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"
     return str(v)
 

@@ -31,6 +31,7 @@ class Quantity:
     low: float    # the record: a value (low == high) or a range
     high: float
     source: str
+    share: bool = False  # a yes/no per run: reported as the share of runs (Wilson interval)
 
 
 def _dates(df: pd.DataFrame) -> pd.Series:
@@ -64,7 +65,8 @@ def _share_of_peak(start: str, end: str) -> Callable[[pd.DataFrame], float]:
 RECORD: tuple[Quantity, ...] = (
     Quantity("takes ground in 2013-14 (share of runs)", _takes_ground, 1.0, 1.0,
              "timeline.csv: Fallujah (January 2014) and Mosul (June 2014) fall; a run takes "
-             f"ground if it holds {TAKES_GROUND_KM2:,.0f} km2 in some week of 2013-14"),
+             f"ground if it holds {TAKES_GROUND_KM2:,.0f} km2 in some week of 2013-14",
+             share=True),
     Quantity("peak territory, km2", lambda df: float(df["territory_km2"].max()), 25_000.0,
              120_000.0, "territory.csv: 90,800 km2 in Iraq and Syria (Jan 2015); about a "
              "third of Iraq (the range of the pattern of resurgence.patterns)"),
@@ -101,7 +103,7 @@ def check(runs: Sequence[pd.DataFrame], record: Sequence[Quantity] = RECORD) -> 
         row = {"quantity": q.name, "low": q.low, "high": q.high, "runs": len(values)}
         if len(values) == 0:
             row.update(median=np.nan, q05=np.nan, q95=np.nan, inside=False)
-        elif q.measure is _takes_ground:
+        elif q.share:
             share, lo, hi = proportion_interval(int(values.sum()), len(values), level=0.9)
             row.update(median=share, q05=lo, q95=hi, inside=bool(lo <= q.high and q.low <= hi))
         else:
