@@ -76,6 +76,22 @@ def test_the_budget_stops_the_inference_cleanly_with_the_finished_generations(tm
     pd.testing.assert_frame_equal(again.particles, post.particles)
 
 
+
+def test_finish_ends_at_the_stored_generations_and_a_later_run_goes_on(tmp_path: Path):
+    """An inference too long for a sitting: ``finish`` writes the generations done so far,
+    simulating nothing, and the same inference later continues from them."""
+    db = tmp_path / "abc.db"
+    with ThreadPoolExecutor(2) as pool:
+        two = infer(toy_problem(population=50, generations=2), pool, db)
+        ran = []
+        done = infer(toy_problem(population=50, generations=5), pool, db,
+                     on_simulation=lambda: ran.append(1), finish=True)
+        assert not ran and done.stopped == "finish" and len(done.generations) == 2
+        pd.testing.assert_frame_equal(done.particles, two.particles)
+        more = infer(toy_problem(population=50, generations=3), pool, db)
+    assert more.stopped == "generations" and len(more.generations) == 3
+    assert (more.particles.generation == 2).all()
+
 # ----------------------------------------------------------------- executors
 PRIORS = """
 [inference]

@@ -120,6 +120,15 @@ def test_a_sigkilled_inference_resumes_without_repeating_a_simulation(uninterrup
                        .metadata[b"resurgence.posterior"])
     assert 75 <= len(kept) < whole["simulations"]
 
+    # --finish: the posterior of generation 0, the one finished, and no simulation run
+    early = cli(root, "calibrate", "--priors", "priors.toml", "--out", "killed", "--finish")
+    assert early.returncode == 0, early.stderr
+    assert run_files(root / "killed").keys() == kept.keys()
+    meta = json.loads(pq.read_schema(root / "killed" / "posterior.parquet")
+                      .metadata[b"resurgence.posterior"])
+    assert meta["stopped"] == "finish" and meta["generations_run"] == 1
+    assert (pd.read_parquet(root / "killed" / "posterior.parquet").generation == 0).all()
+
     again = cli(root, "calibrate", "--priors", "priors.toml", "--out", "killed", "--workers",
                 "2")
     assert again.returncode == 0, again.stderr
@@ -252,6 +261,15 @@ def test_calibrate_takes_one_mode(tmp_path: Path):
                  ["calibrate"]):
         done = cli(tmp_path, *args, timeout=120)
         assert done.returncode == 2 and done.stderr.startswith("error: ")
+    # --finish needs an inference begun in the folder, and is for --priors only
+    for args in (["--priors", "priors.toml", "--out", "none", "--finish"],
+                 ["epstein-run-2", "t.csv", "--param", "epstein.legitimacy=0.6:0.9",
+                  "--finish"]):
+        done = cli(tmp_path, "calibrate", *args, timeout=120)
+        assert done.returncode == 2 and "--finish" in done.stderr, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
+        assert "Traceback" not in done.stderr
+    assert not (tmp_path / "none").exists()
 
 
 IRAQ = """

@@ -60,6 +60,10 @@ def calibrate(
     force: Annotated[bool, typer.Option(
         "--force", help="--priors: replace another inference's files in --out (a folder of "
         "the same inference resumes).")] = False,
+    finish: Annotated[bool, typer.Option(
+        "--finish", help="--priors: run no more simulations; write the posterior of the "
+        "generations finished so far in --out (the same command without --finish goes on "
+        "from there).")] = False,
 ) -> None:
     """Fit scenario parameters to an observed series or target values, or infer their
     posterior from patterns.
@@ -77,8 +81,9 @@ def calibrate(
     generation's weighted particles, provenance in its metadata), generations.csv, every
     simulation (runs/) and catalog.duckdb. The seed in the priors file fixes the posterior bit
     for bit on any number of workers or a Dask cluster; killed, the same command resumes
-    without running any finished simulation again. Then: resurgence posterior
-    DIR/posterior.parquet.
+    without running any finished simulation again; with --finish it writes the posterior of
+    the generations finished so far instead (an inference longer than a sitting). Then:
+    resurgence posterior DIR/posterior.parquet.
 
       resurgence calibrate --priors experiments/epstein-priors.toml --workers 2
     """
@@ -90,8 +95,11 @@ def calibrate(
         if ticks is not None:
             raise UserInputError("--ticks", [Problem("--ticks", ticks, "with --priors, set "
                                                      "`ticks` in the priors file's [inference]")])
-        _posterior_mode(priors, out, workers, scheduler, force)
+        _posterior_mode(priors, out, workers, scheduler, force, finish)
         return
+    if finish:
+        raise UserInputError("--finish", [Problem("--finish", True, "only with --priors (an "
+                                                  "inference into a folder)")])
     if scenario is None or target is None:
         raise UserInputError("calibrate", [Problem(
             "SCENARIO TARGET" if scenario is None else "TARGET", None,
@@ -140,7 +148,7 @@ def calibrate(
 
 
 def _posterior_mode(priors_path: Path, out: Path | None, workers: int | None,
-                    scheduler: str | None, force: bool) -> None:
+                    scheduler: str | None, force: bool, finish: bool = False) -> None:
     """``calibrate --priors``: ABC-SMC into a folder (see :mod:`resurgence.inference.job`)."""
     from rich.progress import (
         BarColumn,
@@ -159,7 +167,8 @@ def _posterior_mode(priors_path: Path, out: Path | None, workers: int | None,
 
     loaded = load_priors(priors_path)
     check(loaded.scenario)
-    folder = out_folder(out, Path("results") / f"posterior-{priors_path.stem}")
+    folder = out_folder(out, Path("results") / f"posterior-{priors_path.stem}",
+                        create=not finish)
     budget = loaded.inference.budget
     with Pool(workers=workers, scheduler=scheduler, preload=("pyabc",)) as pool, Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -174,7 +183,7 @@ def _posterior_mode(priors_path: Path, out: Path | None, workers: int | None,
         try:
             result, _ = job.run(loaded, folder, pool.executor, pool.describe, force,
                                 on_simulation=lambda: progress.advance(task),
-                                on_start=started)
+                                on_start=started, finish=finish)
         except Exception as exc:
             if not is_retryable(exc):
                 raise

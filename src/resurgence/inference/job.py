@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from resurgence import __version__
+from resurgence.errors import Problem as InputProblem
+from resurgence.errors import UserInputError
 from resurgence.inference.priors import PriorsFile
 from resurgence.inference.smc import Posterior, Problem, infer
 from resurgence.store import posterior as store
@@ -39,10 +41,12 @@ def manifest(priors: PriorsFile) -> dict[str, Any]:
 
 def run(priors: PriorsFile, folder: Path, executor: Any, describe: str = "",
         force: bool = False, on_simulation: Callable[[], None] | None = None,
-        on_start: Callable[[bool], None] | None = None) -> tuple[Posterior, dict[str, Any]]:
+        on_start: Callable[[bool], None] | None = None,
+        finish: bool = False) -> tuple[Posterior, dict[str, Any]]:
     """Run or resume the inference of ``priors`` in ``folder`` on ``executor``; write the
     posterior, generations.csv and the catalog; return the posterior and its provenance.
-    ``on_start(resumed)`` is called once the folder is claimed."""
+    ``on_start(resumed)`` is called once the folder is claimed; ``finish``: run nothing more,
+    write the posterior of the generations finished so far."""
     from resurgence.experiments.sweep import git_commit
     from resurgence.store.catalog import POSTERIOR, Catalog
     from resurgence.store.files import write_frame
@@ -50,6 +54,10 @@ def run(priors: PriorsFile, folder: Path, executor: Any, describe: str = "",
     from resurgence.store.simulations import SimulationRecords
 
     clock = time.perf_counter()
+    if finish and not (folder / store.HISTORY).exists():
+        raise UserInputError("--out", [InputProblem("--out", str(folder), (
+            "holds no inference to finish (--finish): run the inference without --finish "
+            "first"))])
     folder.mkdir(parents=True, exist_ok=True)
     with folder_lock(folder, "another `resurgence calibrate` works in this folder"):
         resumed = store.claim(folder, priors.digest(), priors.inference.scenario, force)
@@ -62,7 +70,8 @@ def run(priors: PriorsFile, folder: Path, executor: Any, describe: str = "",
             f"{priors.digest()}", "package_version": __version__, "git_commit": git_commit(),
             "ticks": priors.scenario.ticks})
         problem = problem_of(priors)
-        result = infer(problem, executor, folder / store.HISTORY, records, on_simulation)
+        result = infer(problem, executor, folder / store.HISTORY, records, on_simulation,
+                       finish)
         provenance = _provenance(priors, problem, result, time.perf_counter() - clock,
                                  describe, git_commit())
         store.write_posterior(folder / POSTERIOR, result.particles, provenance)

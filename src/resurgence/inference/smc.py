@@ -11,8 +11,10 @@ last generation's distances. Here the observations are *patterns* with ranges
 holds.
 
 It stops after ``generations`` generations, when a tolerance is at most ``min_epsilon``, or when
-the next simulation would pass ``budget`` (the generation it cuts short is dropped). The
-posterior is the last finished generation: its particles with their weights.
+the next simulation would pass ``budget`` (the generation it cuts short is dropped); asked to
+``finish``, it runs nothing and stops at the generations the history holds (an inference too
+long for a sitting, taken as far as it went). The posterior is the last finished generation:
+its particles with their weights.
 
 Determinism and resumption: the sampler (:mod:`resurgence.inference.sampler`) gives the same
 particles for a seed on any executor; pyabc keeps each finished generation in an SQLite
@@ -71,8 +73,10 @@ class Posterior:
 
 
 def infer(problem: Problem, executor: Executor, db: Path, records: Records | None = None,
-          on_simulation: Callable[[], None] | None = None) -> Posterior:
-    """Run (or continue, if ``db`` holds its history) the inference; see the module doc."""
+          on_simulation: Callable[[], None] | None = None, finish: bool = False) -> Posterior:
+    """Run (or continue, if ``db`` holds its history) the inference; see the module doc.
+    ``finish``: run no simulation, end with the generations ``db`` holds (``stopped`` is
+    ``"finish"``, unless a stopping rule had already ended it)."""
     import pyabc
 
     from resurgence.inference.epsilon import HistoryQuantile
@@ -102,6 +106,8 @@ def infer(problem: Problem, executor: Executor, db: Path, records: Records | Non
                 abc.new(url, {p.name: [p.lo, p.hi] for p in problem.patterns})
             sampler.spent = lambda: abc.history.total_nr_simulations
             reason = _stopped(problem, db)
+            if reason is None and finish:
+                reason = "finish"
             if reason is None:
                 done = abc.history.max_t + 1
                 with np.errstate(invalid="ignore"):  # pyabc compares inf with inf
