@@ -786,12 +786,13 @@ def test_an_arrest_takes_the_members_and_leaves_the_residents():
 
     people = Citizens(cell, group, np.ones(n, np.float32), z, state, jail, recruits)
     out = Census(*(np.zeros(1, np.int32) for _ in range(5)), np.zeros((1, 1), np.int64),
-                 np.zeros((1, 1), np.int64))
+                 np.zeros((1, 1), np.int64), np.zeros(1, np.int32), np.zeros((1, 1), np.int64))
 
     def week(t: int, cap: int = term, arrest: float = 0.5) -> None:
         rules.citizens(people, np.zeros(1, np.int16), legit, affinity, np.zeros(1),
                        np.zeros(1), one, one, np.full(1, arrest), np.zeros(1), np.zeros(1),
-                       float(term), cap, 0.1, 0.2, 1.0, 0.0, 0.0, stream_key(5, t, 0), out)
+                       float(term), cap, 0.1, 0.2, 1.0, 0.0, 0.0, 0, np.zeros(1), np.zeros(1),
+                       stream_key(5, t, 0), out)
 
     def census() -> tuple[int, int, int]:  # the counts the week's pass took
         return int(out.present[0]), int(out.act[0]), int(out.detained[0])
