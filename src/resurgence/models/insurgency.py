@@ -145,9 +145,10 @@ def citizens(w: World, cfg: InsurgencyConfig, lev: Levers, rng: Streams) -> Tall
     dead = f.casualties_cell + f.collateral_cell + f.executions_cell + f.reprisals_cell \
         + f.battle_cell
     mortality = dead / np.maximum(cen.present * cfg.people_per_agent, 1.0)
-    base_people = np.maximum(cen.base_present * cfg.people_per_agent, 1.0)
-    sect_kill = f.sectarian_cell / base_people
-    sect_flee = np.minimum(1.0, cfg.sectarian_flight * 1000.0 * sect_kill)
+    sect_kill = sect_flee = f.sectarian_cell  # zeros while no militia kills
+    if f.sectarian_cell.any():
+        sect_kill = f.sectarian_cell / np.maximum(cen.base_present * cfg.people_per_agent, 1.0)
+        sect_flee = np.minimum(1.0, cfg.sectarian_flight * 1000.0 * sect_kill)
     asked = rules.citizens(w.people, g.gov, f.legit, np.asarray(cfg.affinity), f.damage,
                            f.deterrence, f.near, avail, cfg.arrest_rate * f.deterrence,
                            f.battle, mortality, term, int(term), cfg.threshold_sympathy,
@@ -624,6 +625,7 @@ class InsurgencyRun:
                     f.casualties_cell + f.collateral_cell + by[1] + by[2] + by[3] + by[4],
                     cen.sym * ppa)
         sums = [np.bincount(g.gov, weights=x.astype(np.float64), minlength=g.n_gov)
+                if x.any() else np.zeros(g.n_gov)  # a mechanism that is off: no work
                 for x in (*per_cell, *by, fo.sectarian)]
         n = len(per_cell)
         gov = np.column_stack([*sums[:n], f.legit.T, *sums[n:], cen.gov_displaced.T * ppa])
