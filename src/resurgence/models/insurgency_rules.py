@@ -30,6 +30,8 @@ QUIET, SYMPATHISER, ACTIVE, DISPLACED, DEAD = 0, 1, 2, 4, 5
 # insurgent roles (FREE: an unused row)
 FREE, TERRITORIAL, DESERT, SLEEPER, CAPTIVE = 0, 1, 2, 3, 4
 LOCAL, FOREIGN = 0, 1
+# most recruits one agent offers in a week (its int16 column; far above any calibrated rate)
+MAX_OFFER = 32_767
 # posture of the fighters of a cell (set from the balance of force around it)
 WITHDRAW, HOLD, EXPAND = 0, 1, 2
 # terrain codes (resurgence.theatre.Terrain)
@@ -150,7 +152,8 @@ def citizens(people: Citizens, gov: np.ndarray, legit: np.ndarray, affinity: np.
                     detained += 1
                 else:
                     st = ACTIVE
-                    recruits[i] = int(expect * near[c] * avail[c] + draw(key, i, 4))
+                    recruits[i] = min(int(expect * near[c] * avail[c] + draw(key, i, 4)),
+                                      MAX_OFFER)
                     asked += recruits[i]
             else:
                 st = SYMPATHISER if net > t_s else QUIET

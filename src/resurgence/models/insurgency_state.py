@@ -76,7 +76,7 @@ class Geography:
 
 class Citizens(NamedTuple):
     """Citizen agents (Epstein 2002 with local risk), one row each, sorted by cell at the
-    start; one agent stands for ``people_per_agent`` people. 17 bytes an agent."""
+    start; one agent stands for ``people_per_agent`` people. 18 bytes an agent."""
 
     cell: np.ndarray      # int32: the cell it lives in (fixed)
     group: np.ndarray     # int8: identity group, index in GROUPS (theatre population)
@@ -84,7 +84,8 @@ class Citizens(NamedTuple):
     risk: np.ndarray      # float32: risk aversion R ~ U(0, 1) (Epstein 2002; exogenous)
     state: np.ndarray     # int8: rules.QUIET, SYMPATHISER, ACTIVE, DISPLACED or DEAD
     jail: np.ndarray      # int16: weeks its arrested members are still held (0: none)
-    recruits: np.ndarray  # int8: recruits this active supporter offers this week
+    recruits: np.ndarray  # int16: recruits this active supporter offers this week (at most
+    #                       rules.MAX_OFFER: a prior's extreme rate does not wrap around)
 
 
 class Census(NamedTuple):
@@ -299,7 +300,7 @@ def make_citizens(geo: Geography, cfg: InsurgencyConfig,
     hardship = rng.random(n, dtype=np.float32)
     risk = rng.random(n, dtype=np.float32)
     people = Citizens(cell, group, hardship, risk, np.zeros(n, np.int8), np.zeros(n, np.int16),
-                      np.zeros(n, np.int8))
+                      np.zeros(n, np.int16))
     c = geo.inside.size
     per_gov = (len(GROUPS), geo.n_gov)
     census = Census(*(np.zeros(c, np.int32) for _ in range(5)),
