@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tests.test_insurgency import H, besiege, city_under_siege, run, scenario, toy_theatre
 
 from resurgence.models import insurgency as model
-from tests.test_insurgency import H, W, besiege, city_under_siege, run, scenario, toy_theatre
 
 #: militias that kill where they are not curbed: the toy's few thousand Shia Arab residents of
 #: each mixed cell raise a few hundred militia after a sectarian shock

@@ -350,9 +350,10 @@ def militias(w: World, cfg: InsurgencyConfig, lev: Levers, rng: Streams) -> Tall
     them fighting the group; they kill ``Poisson(militia_kill M F / (1 + F) b (1 - crackdown)
     (1 - C (1 - integration)))`` base-group residents a week (the afraid among them take
     revenge: a militia raised to fight the group kills few once fear has passed), ``b`` the
-    base group's share of the residents present (mixed areas only) and ``C = E / (E + search_people N / 1000 + 1)`` the
-    cover of the block's ``N`` residents by its ``E`` security personnel (half at FM 3-24's 20
-    per 1,000): the forces curb the militias they do not include. The victims' kin join the recruitable pool (``revenge``);
+    base group's share of the residents present (mixed areas only) and
+    ``C = E / (E + search_people N / 1000 + 1)`` the cover of the block's ``N`` residents by
+    its ``E`` security personnel (half at FM 3-24's 20 per 1,000): the forces curb the
+    militias they do not include. The victims' kin join the recruitable pool (``revenge``);
     the killings drive the base group out and kill its residents next week (step 3).
     O(cells)."""
     g, f, fo, cen = w.geo, w.fields, w.forces, w.census

@@ -82,8 +82,9 @@ def citizens(people: Citizens, gov: np.ndarray, legit: np.ndarray, affinity: np.
     The census (``out``, :class:`~resurgence.models.insurgency_state.Census`) counts per cell
     the agents present, sympathetic (active included), active, displaced, those whose members
     are held (``jail > 0``) and the base group's present, and per (group, governorate) the
-    sympathisers, residents present and displaced. Counts are kept in locals while the cell stays the same (the agents are sorted by
-    cell) and added to ``out`` when it changes. Sequential: O(citizens).
+    sympathisers, residents present and displaced. Counts are kept in locals while the cell
+    stays the same (the agents are sorted by cell) and added to ``out`` when it changes.
+    Sequential: O(citizens).
     """
     cell, group, state, jail, recruits = (people.cell, people.group, people.state,
                                           people.jail, people.recruits)
