@@ -786,12 +786,13 @@ def test_an_arrest_takes_the_members_and_leaves_the_residents():
 
     people = Citizens(cell, group, np.ones(n, np.float32), z, state, jail, recruits)
     out = Census(*(np.zeros(1, np.int32) for _ in range(5)), np.zeros((1, 1), np.int64),
-                 np.zeros((1, 1), np.int64))
+                 np.zeros((1, 1), np.int64), np.zeros(1, np.int32), np.zeros((1, 1), np.int64))
 
     def week(t: int, cap: int = term, arrest: float = 0.5) -> None:
         rules.citizens(people, np.zeros(1, np.int16), legit, affinity, np.zeros(1),
                        np.zeros(1), one, one, np.full(1, arrest), np.zeros(1), np.zeros(1),
-                       float(term), cap, 0.1, 0.2, 1.0, 0.0, 0.0, stream_key(5, t, 0), out)
+                       float(term), cap, 0.1, 0.2, 1.0, 0.0, 0.0, 0, np.zeros(1), np.zeros(1),
+                       stream_key(5, t, 0), out)
 
     def census() -> tuple[int, int, int]:  # the counts the week's pass took
         return int(out.present[0]), int(out.act[0]), int(out.detained[0])
@@ -816,6 +817,24 @@ def test_an_arrest_takes_the_members_and_leaves_the_residents():
     assert (jail == 0).all() and census() == (n, 0, 0)
     week(term + 4, arrest=0.0)
     assert census() == (n, n, 0)
+
+
+def test_an_extreme_recruitment_rate_saturates_instead_of_wrapping_around():
+    """A prior may draw a rate at which an agent offers more recruits than its column holds:
+    the offer stops at ``rules.MAX_OFFER`` (an int8 column wrapped to negative offers)."""
+    n = 50
+    z = np.zeros(n, np.float32)
+    people = Citizens(np.zeros(n, np.int32), np.zeros(n, np.int8), np.ones(n, np.float32), z,
+                      np.zeros(n, np.int8), np.zeros(n, np.int16), np.zeros(n, np.int16))
+    out = Census(*(np.zeros(1, np.int32) for _ in range(5)), np.zeros((1, 1), np.int64),
+                 np.zeros((1, 1), np.int64), np.zeros(1, np.int32), np.zeros((1, 1), np.int64))
+    one = np.ones(1)
+    for expect, each in ((300.0, 300), (1e9, rules.MAX_OFFER)):
+        asked = rules.citizens(people, np.zeros(1, np.int16), np.zeros((1, 1)), np.ones(1),
+                               np.zeros(1), np.zeros(1), one, one, np.zeros(1), np.zeros(1),
+                               np.zeros(1), 1.0, 1, 0.1, 0.2, expect, 0.0, 0.0, 0,
+                               np.zeros(1), np.zeros(1), stream_key(5, 1, 0), out)
+        assert (people.recruits == each).all() and asked == n * each
 
 
 def test_detainees_are_the_members_held_times_people_per_arrest():

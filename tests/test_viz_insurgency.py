@@ -98,6 +98,18 @@ def test_snapshots_do_not_change_the_run_and_keep_the_dates_asked_for(stored, tm
 
 
 # --------------------------------------------------------------------------- curves
+def test_a_frame_stored_before_the_violence_columns_still_plots(stored):
+    """A result folder written before the deaths by perpetrator existed: the panel shows
+    what the frame holds (the group's attacks and air strikes), nothing is invented."""
+    runs, _ = stored
+    old = [df.drop(columns=[c for c in df.columns if c.startswith("casualties_") and c not in (
+        "casualties_attacks", "casualties_collateral", "casualties_civilian",
+        "casualties_security", "casualties_insurgent")]) for df in runs]
+    _, panels = view_for(weak_state()).panels(old)
+    by = [p for p in panels if p.title.startswith("civilian deaths by perpetrator")][0]
+    assert [s.label for s in by.series] == ["the group's attacks", "air strikes"]
+
+
 def test_curves_show_territory_members_violence_legitimacy_and_treasury_over_dates(stored):
     runs, _ = stored
     view = view_for(weak_state())
@@ -107,12 +119,15 @@ def test_curves_show_territory_members_violence_legitimacy_and_treasury_over_dat
     assert [ax.get_title(loc="left") for ax in axes] == [
         "territory held by the group", "members by role",
         "attacks and casualties (13-week running mean)",
+        "civilian deaths by perpetrator (13-week running mean)",
         "legitimacy of the state, by group (population-weighted)", "the group's treasury"]
-    assert [ax.get_ylabel() for ax in axes] == ["km²", "members", "per week",
+    assert [ax.get_ylabel() for ax in axes] == ["km²", "members", "per week", "per week",
                                                 "legitimacy (0-1)", "million USD"]
     labels = [[t.get_text() for t in ax.get_legend().get_texts()] for ax in axes]
     assert labels[1] == ["territorial fighters", "desert fighters", "sleepers", "all members"]
-    assert labels[3] == ["Sunni Arab", "Shia Arab", "Kurd", "other"]
+    assert labels[3] == ["the group's attacks", "the group's executions", "sectarian militias",
+                         "ground combat", "reprisals", "air strikes"]
+    assert labels[4] == ["Sunni Arab", "Shia Arab", "Kurd", "other"]
     # median line and a band per series (two seeds); the time axis is the calendar
     members = axes[1]
     assert len(members.get_lines()) == 4 and len(members.collections) == 4
@@ -129,14 +144,16 @@ def test_curves_show_territory_members_violence_legitimacy_and_treasury_over_dat
 def _story(weeks: int = 157) -> pd.DataFrame:
     """A made-up run: territory 0, 1,000 km² from week 10, 300 from week 30 (lost: at most
     40% of the peak), 700 from week 80 (back: up by 25% of the peak and more); 2 attacks,
-    1 civilian and 0.5 security casualties a week."""
+    1 civilian (a quarter of them killed by sectarian militias) and 0.5 security casualties a
+    week; 9,000 displaced at the end."""
     tick = np.arange(weeks)
     km2 = np.select([tick < 10, tick < 30, tick < 80], [0.0, 1000.0, 300.0], 700.0)
     return pd.DataFrame({
         "seed": 1, "tick": tick, "date": pd.date_range("2014-01-01", periods=weeks, freq="7D"),
         "territory_km2": km2, "attacks": 2.0, "casualties_civilian": 1.0,
         "casualties_security": 0.5, "members": np.linspace(0, 1234, weeks),
-        "sympathisers": np.linspace(0, 5678, weeks)})
+        "sympathisers": np.linspace(0, 5678, weeks), "casualties_sectarian": 0.25,
+        "displaced": np.linspace(0, 9000, weeks)})
 
 
 def test_outcomes_of_a_known_run_are_its_loss_return_and_totals_with_dates_as_years():
@@ -146,7 +163,8 @@ def test_outcomes_of_a_known_run_are_its_loss_return_and_totals_with_dates_as_ye
         "peak_territory_km2": 1000.0, "lost_year": decimal_year("2014-07-30"),  # week 30
         "resurgence": 1.0, "years_to_regain": 50 * 7 / 365.25, "territory_end_km2": 700.0,
         "members_end": 1234.0, "sympathisers_end": 5678.0, "attacks_total": 314.0,
-        "casualties_cumulative": 1.5 * 157})
+        "casualties_cumulative": 1.5 * 157, "casualties_sectarian_total": 0.25 * 157,
+        "displaced_end": 9000.0})
     # counted only after a date past the return: no resurgence, no time to regain
     late = InsurgencyView(weak_state(), after="2016-01-01").outcome_values(frame)
     assert late["resurgence"] == 0.0 and late["years_to_regain"] is None

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from resurgence.epstein_patterns import EPSTEIN_SETS
 from resurgence.errors import Problem, UserInputError
-from resurgence.patterns import IRAQ, IRAQ_UNTIL_2012, Pattern
+from resurgence.patterns import IRAQ, IRAQ_UNTIL_2012, IRAQ_VIOLENCE, Pattern
 
-PATTERN_SETS: dict[str, tuple[Pattern, ...]] = {"iraq": IRAQ, "iraq-until-2012": IRAQ_UNTIL_2012,
-                                                **EPSTEIN_SETS}
+PATTERN_SETS: dict[str, tuple[Pattern, ...]] = {
+    "iraq": IRAQ, "iraq-until-2012": IRAQ_UNTIL_2012,
+    "iraq-violence": IRAQ + IRAQ_VIOLENCE,  # with the facts of the sectarian war (issue 21)
+    **EPSTEIN_SETS}
 
 
 def pattern_set(name: str) -> tuple[Pattern, ...]:

@@ -4,8 +4,9 @@ Read beside ``docs/model.md`` Part II. The state is the named records of
 :mod:`resurgence.models.insurgency_state`; :class:`InsurgencyRun` sets them up from a scenario
 and a theatre, and :meth:`InsurgencyRun.step` is one week: one function per step of DESIGN
 §2.4, in its order — :func:`policy`, :func:`legitimacy`, :func:`citizens`,
-:func:`organisation`, :func:`ground_combat`, :func:`air_strikes`, :func:`sleeper_attacks`,
-:func:`detention`, :func:`foreign_inflow`, :func:`movement`, then the record. Each takes the
+:func:`organisation`, :func:`control_violence`, :func:`ground_combat`, :func:`air_strikes`,
+:func:`sleeper_attacks`, :func:`militias`, :func:`detention`, :func:`foreign_inflow`,
+:func:`movement`, then the record. Each takes the
 world, the mechanisms and the week's levers and random streams, and returns its tally. The
 rules are the numba kernels of :mod:`resurgence.models.insurgency_rules`. Nothing here knows a
 date: history enters only through the levers of the scenario's timeline.
@@ -43,14 +44,20 @@ from resurgence.scenario.insurgency import GROUPS, InsurgencyConfig, Levers
 #: codes of :meth:`InsurgencyRun.cell_states` (what a map shows in a cell)
 OUTSIDE_CELL, GOVERNMENT_CELL, CONTESTED_CELL, HELD_CELL, DESERT_BASE_CELL, SLEEPER_CELL = range(6)
 
+#: civilian deaths by perpetrator, ``casualties_<name>`` in the frames: the group's attacks
+#: and executions, sectarian militias' killings, ground combat, reprisals, air strikes
+PERPETRATORS = ("attacks", "executions", "sectarian", "battle", "reprisals", "collateral")
+
 #: columns of :meth:`InsurgencyRun.governorate_frame` after its keys
 GOV_COLUMNS = ("territory_km2", "fighters", "sleepers", "attacks", "casualties_civilian",
-               "sympathisers", *(f"legitimacy_{g}" for g in GROUPS))
+               "sympathisers", *(f"legitimacy_{g}" for g in GROUPS), *(
+                   f"casualties_{k}" for k in PERPETRATORS), "militia_sectarian",
+               *(f"displaced_{g}" for g in GROUPS))
 
 #: the random streams of a week, by name (part of a seed's meaning: never renumber)
 STREAMS = {"citizens": 1, "posture": 2, "combat": 3, "air": 4, "attacks": 5, "foreign": 6,
            "desertion": 7, "collateral": 8, "arrivals": 9, "absorb": 10, "rise": 11,
-           "escape": 12}
+           "escape": 12, "battle": 13, "executions": 14, "reprisals": 15, "sectarian": 16}
 
 Tally = dict[str, float]
 
@@ -88,25 +95,34 @@ def security_units(cfg: InsurgencyConfig, lev: Levers) -> float:
 def policy(w: World, cfg: InsurgencyConfig, old: Levers, lev: Levers) -> None:
     """1. Policy timeline: this week's levers ``lev`` replace ``old``; a rise of
     ``sectarian_shock`` costs the most excluded group ``shock_size`` times the rise of
-    legitimacy, once."""
+    legitimacy, and adds ``fear_shock`` times the rise to the fear of the militias'
+    community, once."""
     rise = lev.sectarian_shock - old.sectarian_shock
     if rise > 0:
         g = int(np.argmin(lev.inclusion()))
         legit = w.fields.legit
         legit[g] = np.clip(legit[g] - cfg.shock_size * rise, 0.0, 1.0)
+        w.fields.fear += cfg.fear_shock * rise
 
 
 def legitimacy(w: World, cfg: InsurgencyConfig, lev: Levers) -> None:
-    """2. Legitimacy field: ``L += kappa (L* - L) - eta_a attack casualties - eta_d
-    collateral`` (last week's, per 1,000 people of the governorate), clipped to [0, 1].
-    O(cells)."""
+    """2. Legitimacy field: ``L += kappa (L* - L) - eta_a (attack and execution deaths) -
+    eta_d (collateral, battle and reprisal deaths)`` (last week's, per 1,000 people of the
+    governorate: the group's violence, and the state's), and the base group's ``L`` also
+    ``- eta_d militia_integration (sectarian killings)`` (militias inside the forces kill in
+    the state's name); clipped to [0, 1]. O(cells)."""
     g, f = w.geo, w.fields
     per_k = np.maximum(g.pop_gov.sum(axis=0), 1.0) / 1000.0
-    att = np.bincount(g.gov, weights=f.casualties_cell, minlength=g.n_gov) / per_k
-    col = np.bincount(g.gov, weights=f.collateral_cell, minlength=g.n_gov) / per_k
+    att = np.bincount(g.gov, weights=f.casualties_cell + f.executions_cell,
+                      minlength=g.n_gov) / per_k
+    col = np.bincount(g.gov, weights=f.collateral_cell + f.battle_cell + f.reprisals_cell,
+                      minlength=g.n_gov) / per_k
     target = legitimacy_target(cfg, lev)[:, None]
     f.legit += cfg.legitimacy_relax * (target - f.legit)
     f.legit -= cfg.attack_erosion * att[None, :] + cfg.collateral_erosion * col[None, :]
+    if lev.militia_integration > 0:
+        sect = np.bincount(g.gov, weights=f.sectarian_cell, minlength=g.n_gov) / per_k
+        f.legit[g.base] -= cfg.collateral_erosion * lev.militia_integration * sect
     np.clip(f.legit, 0.0, 1.0, out=f.legit)
 
 
@@ -124,14 +140,21 @@ def citizens(w: World, cfg: InsurgencyConfig, lev: Levers, rng: Streams) -> Tall
     expect = cfg.recruit_rate / 100.0 * cfg.people_per_agent * org.propaganda * pay
     f.pool += cfg.pool_renewal * (f.pool0 - f.pool)
     avail = f.pool / np.maximum(f.pool0, 1e-9)
-    # last week's civilian deaths (attacks, collateral) leave the residents present
-    mortality = (f.casualties_cell + f.collateral_cell) / np.maximum(
-        cen.present * cfg.people_per_agent, 1.0)
+    # last week's civilian deaths (attacks, collateral; executions, reprisals, battle) leave
+    # the residents present; sectarian killings, the base group's present
+    dead = f.casualties_cell + f.collateral_cell + f.executions_cell + f.reprisals_cell \
+        + f.battle_cell
+    mortality = dead / np.maximum(cen.present * cfg.people_per_agent, 1.0)
+    sect_kill = sect_flee = f.sectarian_cell  # zeros while no militia kills
+    if f.sectarian_cell.any():
+        sect_kill = f.sectarian_cell / np.maximum(cen.base_present * cfg.people_per_agent, 1.0)
+        sect_flee = np.minimum(1.0, cfg.sectarian_flight * 1000.0 * sect_kill)
     asked = rules.citizens(w.people, g.gov, f.legit, np.asarray(cfg.affinity), f.damage,
                            f.deterrence, f.near, avail, cfg.arrest_rate * f.deterrence,
                            f.battle, mortality, term, int(term), cfg.threshold_sympathy,
                            cfg.threshold_recruit, expect, cfg.displacement_rate,
-                           cfg.return_rate, rng.key("citizens"), cen)
+                           cfg.return_rate, g.base, sect_kill, sect_flee, rng.key("citizens"),
+                           cen)
     cnt = w.counts
     members = int(cnt.terr.sum() + cnt.desert.sum() + cnt.sleeper.sum())
     room = cfg.absorption * max(members, cfg.absorption_floor)
@@ -212,11 +235,43 @@ def organisation(w: World, cfg: InsurgencyConfig, rng: Streams) -> Tally:
     return tally
 
 
+def control_violence(w: World, cfg: InsurgencyConfig, lev: Levers, rng: Streams,
+                     was_held: np.ndarray) -> Tally:
+    """4b. Violence that follows control (Kalyvas 2006): where the group took a populated cell
+    this week it executes ``Poisson(executions N / 1000)`` civilians, and where it holds one
+    it kills ``Poisson(coercion N / 1000)`` a week, ``N`` the residents present who do not
+    back it; where the government retook a cell, ``Poisson(reprisals S / 1000 (1 -
+    civilian_protection) (1 + m))`` of its ``S`` sympathisers are killed, ``m`` the share of
+    mobilised sectarian militia in the forces there. ``was_held``: control before this
+    week's step 4. O(cells)."""
+    f, cen = w.fields, w.census
+    f.executions_cell[:] = 0.0
+    f.reprisals_cell[:] = 0.0
+    ppa = cfg.people_per_agent
+    if cfg.executions > 0 or cfg.coercion > 0:
+        taken = f.held & ~was_held & w.geo.populated
+        rate = cfg.executions * taken + cfg.coercion * f.held
+        lam = rate * (cen.present - cen.sym) * ppa / 1000.0
+        f.executions_cell[:] = counter_poisson_each(lam, rng.key("executions"))
+    if cfg.reprisals > 0:
+        fo = w.forces
+        lost = was_held & ~f.held
+        mob = fo.mobilised / np.maximum(fo.power, 1.0)
+        lam = cfg.reprisals * lost * cen.sym * ppa / 1000.0 \
+            * (1.0 - lev.civilian_protection) * (1.0 + mob)
+        f.reprisals_cell[:] = counter_poisson_each(lam, rng.key("reprisals"))
+    return {"casualties_executions": float(f.executions_cell.sum()),
+            "casualties_reprisals": float(f.reprisals_cell.sum())}
+
+
 def ground_combat(w: World, cfg: InsurgencyConfig, lev: Levers, rng: Streams) -> Tally:
     """5. Attrition where forces meet (:func:`rules.ground_combat`), over control blocks: the
     personnel of a block against the cover of its residents and ground, whatever the cell
     size. Fighters removed are captured (detained: step 8's rule for fighters) or killed; the
-    effort and removals by terrain are tallied. O(rows + cells)."""
+    effort and removals by terrain are tallied. Civilians die in the fighting:
+    ``Poisson(battle_civilians K D / 1000 (1 - civilian_protection))`` in a cell with ``K``
+    combatants killed, ``D`` the people per km^2 of its block (urban battles kill the most).
+    O(rows + cells)."""
     g, f = w.geo, w.fields
     f.killed_cell[:] = 0.0
     removed = np.zeros(6, np.int64)
@@ -229,8 +284,13 @@ def ground_combat(w: World, cfg: InsurgencyConfig, lev: Levers, rng: Streams) ->
         cfg.attrition_insurgent, cfg.attrition_security, cfg.sleeper_exposure,
         cfg.capture_share, term, g.terrain, removed, effort, f.engaged, f.killed_cell,
         rng.key("combat"))
+    f.battle_cell[:] = 0.0
+    if cfg.battle_civilians > 0:
+        lam = cfg.battle_civilians * f.killed_cell * g.block_density / 1000.0 \
+            * (1.0 - lev.civilian_protection)
+        f.battle_cell[:] = counter_poisson_each(lam, rng.key("battle"))
     tally: Tally = {"insurgents_killed": killed, "insurgents_captured": captured,
-                    "casualties_security": sec}
+                    "casualties_security": sec, "casualties_battle": float(f.battle_cell.sum())}
     for name, code in (("urban", rules.URBAN), ("desert", rules.DESERT_T)):
         tally[f"effort_{name}"] = float(effort[code])
         tally[f"removed_{name}"] = float(removed[code])
@@ -278,6 +338,47 @@ def sleeper_attacks(w: World, cfg: InsurgencyConfig, lev: Levers, rng: Streams) 
         rng.key("attacks"))
     org.treasury = max(0.0, org.treasury - cfg.attack_cost * attacks)
     return {"attacks": attacks, "attacks_prevented": stopped, "casualties_attacks": dead}
+
+
+def militias(w: World, cfg: InsurgencyConfig, lev: Levers, rng: Streams) -> Tally:
+    """7b. Sectarian militias (Epstein 2002, Model II's inter-group violence, on the theatre's
+    groups): the fear ``F`` of ``militia_group`` in a governorate decays by ``fear_decay`` and
+    grows by ``fear_attacks`` per death at the insurgents' hands (this week's attacks and
+    executions, by the group's share of each cell) per 1,000 of its people there (shocks add
+    in step 1); its militia relaxes toward ``P_m / 1000 (militia_rate F + militia_mobilised
+    mobilisation) (1 - crackdown)`` per cell (``P_m`` its people there), ``mobilisation`` of
+    them fighting the group; they kill ``Poisson(militia_kill M F / (1 + F) b (1 - crackdown)
+    (1 - C (1 - integration)))`` base-group residents a week (the afraid among them take
+    revenge: a militia raised to fight the group kills few once fear has passed), ``b`` the
+    base group's share of the residents present (mixed areas only) and
+    ``C = E / (E + search_people N / 1000 + 1)`` the cover of the block's ``N`` residents by
+    its ``E`` security personnel (half at FM 3-24's 20 per 1,000): the forces curb the
+    militias they do not include. The victims' kin join the recruitable pool (``revenge``);
+    the killings drive the base group out and kill its residents next week (step 3).
+    O(cells)."""
+    g, f, fo, cen = w.geo, w.fields, w.forces, w.census
+    f.sectarian_cell[:] = 0.0
+    if cfg.militia_rate <= 0 and cfg.militia_mobilised <= 0:
+        return {}
+    m = g.militia
+    share = g.pop[m] / np.maximum(g.pop_cell, 1.0)
+    hit = np.bincount(g.gov, weights=(f.casualties_cell + f.executions_cell) * share,
+                      minlength=g.n_gov) / (np.maximum(g.pop_gov[m], 1.0) / 1000.0)
+    f.fear = f.fear * (1.0 - cfg.fear_decay) + cfg.fear_attacks * hit
+    drive = cfg.militia_rate * f.fear[g.gov] + cfg.militia_mobilised * lev.militia_mobilisation
+    target = g.pop[m] / 1000.0 * drive * (1.0 - lev.militia_crackdown)
+    fo.sectarian += cfg.militia_relax * (target - fo.sectarian)
+    fo.mobilised = fo.sectarian * lev.militia_mobilisation
+    base_share = cen.base_present / np.maximum(cen.present, 1)
+    police = over_blocks(g, fo.security * cfg.unit_size)
+    covered = police / (police + cfg.search_people * g.pop_block / 1000.0 + 1.0)
+    curb = 1.0 - covered * (1.0 - lev.militia_integration)
+    afraid = f.fear[g.gov] / (1.0 + f.fear[g.gov])  # the share of them out for revenge
+    lam = cfg.militia_kill * fo.sectarian * afraid * base_share \
+        * (1.0 - lev.militia_crackdown) * curb
+    f.sectarian_cell[:] = counter_poisson_each(lam, rng.key("sectarian"))
+    f.pool += cfg.revenge * f.sectarian_cell  # kin who seek revenge
+    return {"casualties_sectarian": float(f.sectarian_cell.sum())}
 
 
 def detention(w: World, cfg: InsurgencyConfig, lev: Levers, rng: Streams) -> Tally:
@@ -331,8 +432,9 @@ def movement(w: World, cfg: InsurgencyConfig, lev: Levers) -> None:
     # battle deaths and war damage per 1,000 residents of the control block, as control and
     # combat are decided there, so that they read the same whatever the cell size
     per_k = np.maximum(g.pop_block, 1.0) / 1000.0
-    fights = over_blocks(g, f.killed_cell + f.collateral_cell)
-    deaths = fights + over_blocks(g, f.casualties_cell)
+    fights = over_blocks(g, f.killed_cell + f.collateral_cell + f.battle_cell)
+    deaths = fights + over_blocks(g, f.casualties_cell + f.executions_cell
+                                  + f.reprisals_cell + f.sectarian_cell)
     f.battle = np.where(g.inside, fights / per_k, 0.0)
     f.damage += cfg.war_damage * deaths / per_k
     f.damage *= 1.0 - cfg.damage_decay * lev.services
@@ -345,7 +447,7 @@ def sense(w: World, cfg: InsurgencyConfig) -> None:
     and at the start): personnel per cell, forces and fighters in vision, deterrence, local
     legitimacy, sympathiser share and detection. Needs ``w.counts`` up to date. O(cells)."""
     g, f, cnt, fo = w.geo, w.fields, w.counts, w.forces
-    fo.power = fo.security * cfg.unit_size + fo.militia
+    fo.power = fo.security * cfg.unit_size + fo.militia + fo.mobilised
     fighters = (cnt.terr + cnt.desert + cnt.sleeper).astype(np.float64)
     power_v = box_sum(fo.power, g.shape, g.radius)
     fighters_v = box_sum(fighters, g.shape, g.radius)
@@ -399,7 +501,8 @@ class InsurgencyRun:
         pop = geo.pop_cell
         forces = Forces(
             security=security_units(cfg, self.levers) * pop / max(pop.sum(), 1.0),
-            hunt=np.zeros(cells), militia=np.zeros(cells), power=np.zeros(cells))
+            hunt=np.zeros(cells), militia=np.zeros(cells), power=np.zeros(cells),
+            sectarian=np.zeros(cells), mobilised=np.zeros(cells))
         org = Organisation(treasury=cfg.initial_treasury, propaganda=cfg.propaganda_base,
                            budget=0.0, last_km2=0.0)
         self.world = World(geo, people, census, insurgents, role_counts(cells), forces,
@@ -455,10 +558,13 @@ class InsurgencyRun:
         self.levers = lev
         legitimacy(w, cfg, lev)                            # 2. legitimacy field
         tally = citizens(w, cfg, lev, rng)                 # 3. citizens decide, recruits join
+        was_held = w.fields.held.copy()
         tally |= organisation(w, cfg, rng)                 # 4. posture, control, treasury
+        tally |= control_violence(w, cfg, lev, rng, was_held)  # 4b. executions, reprisals
         tally |= ground_combat(w, cfg, lev, rng)           # 5. attrition where forces meet
         tally |= air_strikes(w, cfg, lev, rng)             # 6. air strikes, collateral damage
         tally |= sleeper_attacks(w, cfg, lev, rng)         # 7. car bombs and hit-and-run
+        tally |= militias(w, cfg, lev, rng)                # 7b. sectarian militias kill
         tally |= detention(w, cfg, lev, rng)               # 8. terms served, releases
         tally |= foreign_inflow(w, cfg, lev, rng)          # 9. foreign fighters
         movement(w, cfg, lev)                              # 10. forces move; war damage
@@ -495,24 +601,35 @@ class InsurgencyRun:
         }
         for k, name in enumerate(GROUPS):
             row[f"legitimacy_{name}"] = float(legit[k])
+        row["militia_sectarian"] = float(fo.sectarian.sum())
+        row["militia_mobilised"] = float(fo.mobilised.sum())
+        displaced = cen.gov_displaced.sum(axis=1) * ppa
+        for k, name in enumerate(GROUPS):
+            row[f"displaced_{name}"] = float(displaced[k])
         for name in ("recruits", "recruits_asked", "foreign_inflow", "attacks", "attacks_prevented",
                      "casualties_attacks", "casualties_collateral", "casualties_security",
                      "insurgents_killed", "insurgents_captured", "air_killed", "released",
                      "deserted", "income_tax", "income_oil", "income_extortion", "upkeep",
-                     "effort_urban", "removed_urban", "effort_desert", "removed_desert", "risen"):
+                     "effort_urban", "removed_urban", "effort_desert", "removed_desert", "risen",
+                     *(f"casualties_{k}" for k in PERPETRATORS[1:5])):
             row[name] = float(tally.get(name, 0.0))
-        row["casualties_civilian"] = row["casualties_attacks"] + row["casualties_collateral"]
+        row["casualties_civilian"] = row["casualties_attacks"] + row["casualties_collateral"] \
+            + sum(row[f"casualties_{k}"] for k in PERPETRATORS[1:5])
         row["casualties_insurgent"] = row["insurgents_killed"] + row["air_killed"]
         row["income"] = row["income_tax"] + row["income_oil"] + row["income_extortion"]
         for k, v in self.levers.model_dump().items():
             row[f"lever_{k}"] = v
         self._rows.append(row)
+        by = (f.casualties_cell, f.executions_cell, f.sectarian_cell, f.battle_cell,
+              f.reprisals_cell, f.collateral_cell)  # PERPETRATORS' order
         per_cell = (f.held * g.area, cnt.terr + cnt.desert, cnt.sleeper, f.attacks_cell,
-                    f.casualties_cell + f.collateral_cell, cen.sym * ppa)
-        gov = np.empty((g.n_gov, len(GOV_COLUMNS)))
-        for k, x in enumerate(per_cell):
-            gov[:, k] = np.bincount(g.gov, weights=x.astype(np.float64), minlength=g.n_gov)
-        gov[:, len(per_cell):] = f.legit.T
+                    f.casualties_cell + f.collateral_cell + by[1] + by[2] + by[3] + by[4],
+                    cen.sym * ppa)
+        sums = [np.bincount(g.gov, weights=x.astype(np.float64), minlength=g.n_gov)
+                if x.any() else np.zeros(g.n_gov)  # a mechanism that is off: no work
+                for x in (*per_cell, *by, fo.sectarian)]
+        n = len(per_cell)
+        gov = np.column_stack([*sums[:n], f.legit.T, *sums[n:], cen.gov_displaced.T * ppa])
         self._gov_rows.append(gov)
 
     def frame(self) -> pd.DataFrame:

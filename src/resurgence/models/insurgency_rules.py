@@ -30,6 +30,8 @@ QUIET, SYMPATHISER, ACTIVE, DISPLACED, DEAD = 0, 1, 2, 4, 5
 # insurgent roles (FREE: an unused row)
 FREE, TERRITORIAL, DESERT, SLEEPER, CAPTIVE = 0, 1, 2, 3, 4
 LOCAL, FOREIGN = 0, 1
+# most recruits one agent offers in a week (its int16 column; far above any calibrated rate)
+MAX_OFFER = 32_767
 # posture of the fighters of a cell (set from the balance of force around it)
 WITHDRAW, HOLD, EXPAND = 0, 1, 2
 # terrain codes (resurgence.theatre.Terrain)
@@ -56,7 +58,8 @@ def citizens(people: Citizens, gov: np.ndarray, legit: np.ndarray, affinity: np.
              damage: np.ndarray, deterrence: np.ndarray, near: np.ndarray, avail: np.ndarray,
              arrest: np.ndarray, battle: np.ndarray, mortality: np.ndarray, term: float,
              cap: int, t_s: float, t_r: float, expect: float, displacement: float,
-             return_rate: float, key: np.uint64, out: Census) -> int:
+             return_rate: float, base: int, sect_kill: np.ndarray, sect_flee: np.ndarray,
+             key: np.uint64, out: Census) -> int:
     """Every citizen decides (Epstein 2002 rule A with local risk; DESIGN §2.8), and the
     census of the result is taken in the same pass; returns the recruits asked for.
 
@@ -68,26 +71,33 @@ def citizens(people: Citizens, gov: np.ndarray, legit: np.ndarray, affinity: np.
     are held ``jail = U(1, term)`` weeks (capped by ``cap``: a release or a prison break), in
     which the agent cannot mobilise (a sympathiser at most; it can the week after); its
     residents stay, and live, flee, return and sympathise as any others. A resident dies w.p.
-    ``mortality[c]`` (last week's civilian deaths per resident present); residents of a cell
-    with battle deaths flee w.p. ``displacement * battle[c]``; the displaced return to quiet
-    cells w.p. ``return_rate``. Each agent's draws are its own (counter-based), so the result
-    does not depend on the order of the agents.
+    ``mortality[c]`` (last week's civilian deaths per resident present), a resident of the
+    ``base`` group also w.p. ``sect_kill[c]`` (last week's sectarian killings per base-group
+    resident present); residents of a cell with battle deaths flee w.p.
+    ``displacement * battle[c]``, base-group residents of a cell with sectarian killings w.p.
+    ``sect_flee[c]``; the displaced return to quiet cells (no battle deaths, and for the base
+    group no sectarian killings) w.p. ``return_rate``. Each agent's draws are its own
+    (counter-based), so the result does not depend on the order of the agents.
 
     The census (``out``, :class:`~resurgence.models.insurgency_state.Census`) counts per cell
-    the agents present, sympathetic (active included), active, displaced and those whose members
-    are held (``jail > 0``), and per (group, governorate) the sympathisers and residents
-    present. Counts are kept in locals while the cell stays the same (the agents are sorted by
-    cell) and added to ``out`` when it changes. Sequential: O(citizens).
+    the agents present, sympathetic (active included), active, displaced, those whose members
+    are held (``jail > 0``) and the base group's present, and per (group, governorate) the
+    sympathisers, residents present and displaced. Counts are kept in locals while the cell
+    stays the same (the agents are sorted by cell) and added to ``out`` when it changes.
+    Sequential: O(citizens).
     """
     cell, group, state, jail, recruits = (people.cell, people.group, people.state,
                                           people.jail, people.recruits)
     for a in (out.present, out.sym, out.act, out.displaced, out.detained):
         a[:] = 0
+    out.base_present[:] = 0
     out.gov_sym[:] = 0
     out.gov_present[:] = 0
+    out.gov_displaced[:] = 0
     n_groups = out.gov_sym.shape[0]
     g_present = np.zeros(n_groups, np.int64)
     g_sym = np.zeros(n_groups, np.int64)
+    g_displaced = np.zeros(n_groups, np.int64)
     asked = 0
     here = -1  # the cell whose counts are in the locals
     present = sym = act = displaced = detained = 0
@@ -96,10 +106,12 @@ def citizens(people: Citizens, gov: np.ndarray, legit: np.ndarray, affinity: np.
         if c != here:
             if here >= 0:
                 _add_counts(out, here, gov[here], present, sym, act, displaced, detained,
-                            g_present, g_sym)
+                            g_present, g_sym, g_displaced, base)
             here = c
             present = sym = act = displaced = detained = 0
         st = state[i]
+        g = group[i]
+        hunted = g == base and sect_flee[c] > 0.0  # base-group residents the militias drive out
         recruits[i] = 0
         held = jail[i] > 0  # this week the agent's members are held (released at its end if 1)
         if held:  # they serve their term, whatever becomes of their residents
@@ -108,21 +120,28 @@ def citizens(people: Citizens, gov: np.ndarray, legit: np.ndarray, affinity: np.
                 detained += 1
         if st == DEAD:
             continue
+        dies = mortality[c] + sect_kill[c] if g == base else mortality[c]
         if st == DISPLACED:
-            if battle[c] <= 0.0 and draw(key, i, 0) < return_rate:
+            if battle[c] <= 0.0 and not hunted and draw(key, i, 0) < return_rate:
                 st = QUIET
             else:
                 displaced += 1
+                g_displaced[g] += 1
                 continue
-        elif mortality[c] > 0.0 and draw(key, i, 5) < mortality[c]:
+        elif dies > 0.0 and draw(key, i, 5) < dies:
             state[i] = DEAD
             continue
         elif battle[c] > 0.0 and draw(key, i, 1) < displacement * battle[c]:
             state[i] = DISPLACED
             displaced += 1
+            g_displaced[g] += 1
+            continue
+        elif hunted and draw(key, i, 6) < sect_flee[c]:
+            state[i] = DISPLACED
+            displaced += 1
+            g_displaced[g] += 1
             continue
         else:
-            g = group[i]
             h = people.hardship[i] + damage[c]
             if h > 1.0:
                 h = 1.0
@@ -134,38 +153,42 @@ def citizens(people: Citizens, gov: np.ndarray, legit: np.ndarray, affinity: np.
                     detained += 1
                 else:
                     st = ACTIVE
-                    recruits[i] = int(expect * near[c] * avail[c] + draw(key, i, 4))
+                    recruits[i] = min(int(expect * near[c] * avail[c] + draw(key, i, 4)),
+                                      MAX_OFFER)
                     asked += recruits[i]
             else:
                 st = SYMPATHISER if net > t_s else QUIET
         state[i] = st
         present += 1
-        g_present[group[i]] += 1
+        g_present[g] += 1
         s = int(st != QUIET)  # counted without a branch: the states of neighbours differ
         sym += s
-        g_sym[group[i]] += s
+        g_sym[g] += s
         act += int(st == ACTIVE)
     if here >= 0:
         _add_counts(out, here, gov[here], present, sym, act, displaced, detained, g_present,
-                    g_sym)
+                    g_sym, g_displaced, base)
     return asked
 
 
 @njit(inline="always", cache=True)
 def _add_counts(out: Census, c: int, gg: int, present: int, sym: int, act: int,
-                displaced: int, detained: int, g_present: np.ndarray,
-                g_sym: np.ndarray) -> None:
+                displaced: int, detained: int, g_present: np.ndarray, g_sym: np.ndarray,
+                g_displaced: np.ndarray, base: int) -> None:
     """Add one cell's counts to the census and clear the per-group locals. O(groups)."""
     out.present[c] += present
     out.sym[c] += sym
     out.act[c] += act
     out.displaced[c] += displaced
     out.detained[c] += detained
+    out.base_present[c] += g_present[base]
     for g in range(g_present.shape[0]):
         out.gov_present[g, gg] += g_present[g]
         out.gov_sym[g, gg] += g_sym[g]
+        out.gov_displaced[g, gg] += g_displaced[g]
         g_present[g] = 0
         g_sym[g] = 0
+        g_displaced[g] = 0
 
 
 # --------------------------------------------------------------------------- insurgents

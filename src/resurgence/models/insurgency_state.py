@@ -7,7 +7,7 @@ where it comes from. Agents are columns of arrays, not objects:
 - :class:`Citizens`: one row per citizen agent; :class:`Census`: their counts per cell;
 - :class:`Insurgents`: one row per member (a pre-allocated table with a stack of free rows);
   :class:`RoleCounts`: members per cell and role;
-- :class:`Forces`: government forces and tribal militia per cell;
+- :class:`Forces`: government forces, tribal militia and sectarian militia per cell;
 - :class:`Fields`: legitimacy and the cell fields the rules read and write week to week;
 - :class:`Organisation`: the group's treasury, propaganda and budget;
 - :class:`World`: all of them, what each step of the week takes.
@@ -67,6 +67,7 @@ class Geography:
     radius: int                # vision in cells: vision / cell_km
     pterrain: np.ndarray       # (6,) detection probability by terrain code (config)
     base: int                  # index in GROUPS of the group the insurgency draws on
+    militia: int               # index in GROUPS of the community of the sectarian militias
 
     @property
     def n_gov(self) -> int:
@@ -75,7 +76,7 @@ class Geography:
 
 class Citizens(NamedTuple):
     """Citizen agents (Epstein 2002 with local risk), one row each, sorted by cell at the
-    start; one agent stands for ``people_per_agent`` people. 17 bytes an agent."""
+    start; one agent stands for ``people_per_agent`` people. 18 bytes an agent."""
 
     cell: np.ndarray      # int32: the cell it lives in (fixed)
     group: np.ndarray     # int8: identity group, index in GROUPS (theatre population)
@@ -83,7 +84,8 @@ class Citizens(NamedTuple):
     risk: np.ndarray      # float32: risk aversion R ~ U(0, 1) (Epstein 2002; exogenous)
     state: np.ndarray     # int8: rules.QUIET, SYMPATHISER, ACTIVE, DISPLACED or DEAD
     jail: np.ndarray      # int16: weeks its arrested members are still held (0: none)
-    recruits: np.ndarray  # int8: recruits this active supporter offers this week
+    recruits: np.ndarray  # int16: recruits this active supporter offers this week (at most
+    #                       rules.MAX_OFFER: a prior's extreme rate does not wrap around)
 
 
 class Census(NamedTuple):
@@ -96,6 +98,8 @@ class Census(NamedTuple):
     detained: np.ndarray     # int32 per cell: agents whose members are held (jail > 0)
     gov_sym: np.ndarray      # int64 (groups, governorates): sympathisers
     gov_present: np.ndarray  # int64 (groups, governorates): agents present
+    base_present: np.ndarray   # int32 per cell: agents of the base group present
+    gov_displaced: np.ndarray  # int64 (groups, governorates): displaced agents
 
 
 class Insurgents(NamedTuple):
@@ -122,12 +126,16 @@ class RoleCounts(NamedTuple):
 
 @dataclass(eq=False)
 class Forces:
-    """Government forces and tribal militia (DESIGN §2.3) per cell."""
+    """Government forces, tribal militia and sectarian militia (DESIGN §2.3) per cell."""
 
-    security: np.ndarray  # security units (unit_size personnel each), army, police, foreign
-    hunt: np.ndarray      # the part of ``security`` sent after insurgents, units
-    militia: np.ndarray   # Sahwa militia, people (raised from quiet base-group citizens)
-    power: np.ndarray     # personnel: security x unit_size + militia (set by the fields step)
+    security: np.ndarray   # security units (unit_size personnel each), army, police, foreign
+    hunt: np.ndarray       # the part of ``security`` sent after insurgents, units
+    militia: np.ndarray    # Sahwa militia, people (raised from quiet base-group citizens)
+    power: np.ndarray      # personnel against the group: security x unit_size + militia +
+    #                        mobilised (set by the fields step)
+    sectarian: np.ndarray  # sectarian militia of militia_group, people (raised by its fear
+    #                        and by mobilisation)
+    mobilised: np.ndarray  # of them, those who fight the group (militia_mobilisation), people
 
 
 @dataclass(eq=False)
@@ -153,6 +161,11 @@ class Fields:
     killed_cell: np.ndarray      # per cell: insurgents and security killed this week
     collateral_cell: np.ndarray  # per cell: civilians killed by air strikes this week
     engaged: np.ndarray          # per cell: fighters exposed to ground combat this week
+    fear: np.ndarray             # per governorate: fear of militia_group (attacks on it, shocks)
+    executions_cell: np.ndarray  # per cell: civilians the group executed this week (control)
+    reprisals_cell: np.ndarray   # per cell: civilians killed in reprisal on retaken ground
+    battle_cell: np.ndarray      # per cell: civilians killed in this week's ground combat
+    sectarian_cell: np.ndarray   # per cell: base-group civilians the militias killed this week
 
 
 @dataclass(eq=False)
@@ -269,7 +282,7 @@ def make_geography(th: Any, cfg: InsurgencyConfig) -> Geography:
         d_urban=distance_field(populated, nbr), entry=np.flatnonzero(crossings).astype(np.int32),
         steps=steps, desert_stay=desert_stay(cfg.desert_spread_km2, steps, float(th.cell_km)),
         radius=int(round(cfg.vision / th.cell_km)), pterrain=pterrain,
-        base=GROUPS.index(cfg.base_group))
+        base=GROUPS.index(cfg.base_group), militia=GROUPS.index(cfg.militia_group))
 
 
 def make_citizens(geo: Geography, cfg: InsurgencyConfig,
@@ -287,11 +300,12 @@ def make_citizens(geo: Geography, cfg: InsurgencyConfig,
     hardship = rng.random(n, dtype=np.float32)
     risk = rng.random(n, dtype=np.float32)
     people = Citizens(cell, group, hardship, risk, np.zeros(n, np.int8), np.zeros(n, np.int16),
-                      np.zeros(n, np.int8))
+                      np.zeros(n, np.int16))
     c = geo.inside.size
     per_gov = (len(GROUPS), geo.n_gov)
     census = Census(*(np.zeros(c, np.int32) for _ in range(5)),
-                    np.zeros(per_gov, np.int64), np.zeros(per_gov, np.int64))
+                    np.zeros(per_gov, np.int64), np.zeros(per_gov, np.int64),
+                    np.zeros(c, np.int32), np.zeros(per_gov, np.int64))
     return people, census
 
 
@@ -343,7 +357,9 @@ def make_fields(geo: Geography, cfg: InsurgencyConfig, legit: np.ndarray) -> Fie
         need=np.zeros(c), posture=np.full(c, rules.HOLD, np.int8),
         held=np.zeros(c, np.bool_), damage=np.zeros(c), battle=np.zeros(c), pool0=pool0,
         pool=pool0.copy(), attacks_cell=np.zeros(c), casualties_cell=np.zeros(c),
-        killed_cell=np.zeros(c), collateral_cell=np.zeros(c), engaged=np.zeros(c))
+        killed_cell=np.zeros(c), collateral_cell=np.zeros(c), engaged=np.zeros(c),
+        fear=np.zeros(geo.n_gov), executions_cell=np.zeros(c), reprisals_cell=np.zeros(c),
+        battle_cell=np.zeros(c), sectarian_cell=np.zeros(c))
 
 
 def role_counts(cells: int) -> RoleCounts:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
+from resurgence.errors import keyed_error
 from resurgence.scenario.params import Params, Share
 
 #: the identity groups of the model, in the order of its per-group levers and parameters; a
@@ -49,6 +50,20 @@ class Levers(Params):
                                    "Hawija 2013); the rise is applied once, not held")
     escapes: float = Field(0.0, ge=0, le=1e6, description="captured members who escape in a "
                            "week (a prison break, by its reported size; set for one week)")
+    militia_integration: float = Field(0.0, ge=0, le=1, description="share of the sectarian "
+                                       "militias inside the security forces: the forces no "
+                                       "longer curb them, and their killings cost the "
+                                       "government the legitimacy of the group they target")
+    militia_crackdown: float = Field(0.0, ge=0, le=1, description="curb on the sectarian "
+                                     "militias (a freeze ordered by their leaders, operations "
+                                     "against them): cuts their numbers and their killings")
+    militia_mobilisation: float = Field(0.0, ge=0, le=1, description="call to arms of the "
+                                        "sectarian militias against the group (the Popular "
+                                        "Mobilisation of 2014): they grow by militia_mobilised "
+                                        "and this share of them fights the group")
+    civilian_protection: float = Field(0.0, ge=0, le=1, description="protection of civilians "
+                                       "in assaults and after them: cuts civilian battle deaths "
+                                       "and reprisals on retaken ground")
 
     def inclusion(self) -> tuple[float, float, float, float]:
         return (self.inclusion_sunni_arab, self.inclusion_shia_arab, self.inclusion_kurd,
@@ -256,7 +271,52 @@ class InsurgencyConfig(Params):
                                    "above which its engaged tribes raise militia")
     sahwa_rate: float = Field(0.01, ge=0, le=1, description="militia per quiet resident of "
                               "the base group at full engagement")
+    # violence against civilians: the sectarian war and violence that follows control
+    # (docs/model.md, Part II, Violence against civilians; all off at their defaults)
+    militia_group: Group = Field("shia_arab", description="the community the sectarian "
+                                 "militias come from and defend (one of the theatre's groups, "
+                                 "not base_group); they kill and drive out base_group residents "
+                                 "where the two live together")
+    militia_rate: float = Field(0.0, ge=0, le=1000, description="sectarian militia per 1,000 "
+                                "people of militia_group per unit of their fear; 0: no "
+                                "militias raised by fear")
+    militia_mobilised: float = Field(0.0, ge=0, le=1000, description="sectarian militia per "
+                                     "1,000 people of militia_group at militia_mobilisation = 1")
+    militia_relax: float = Field(0.05, ge=0, le=1, description="weekly relaxation of the "
+                                 "militia toward its target")
+    fear_attacks: float = Field(1.0, ge=0, le=1e4, description="fear of militia_group per "
+                                "death at the insurgents' hands per 1,000 of its people in the "
+                                "governorate (a week's attacks and executions)")
+    fear_shock: float = Field(1.0, ge=0, le=1e4, description="fear of militia_group per unit "
+                              "rise of sectarian_shock (Samarra 2006), everywhere")
+    fear_decay: float = Field(0.02, ge=0, le=1, description="weekly decay of fear")
+    militia_kill: float = Field(0.02, ge=0, le=100, description="killings per sectarian "
+                                "militia member and week, where all residents present are of "
+                                "base_group, uncurbed")
+    sectarian_flight: float = Field(0.05, ge=0, le=1, description="weekly chance a base_group "
+                                    "resident flees per sectarian killing per 1,000 of them "
+                                    "present in the cell")
+    executions: float = Field(0.0, ge=0, le=1000, description="civilians the group executes "
+                              "per 1,000 residents who do not back it, in a populated cell the "
+                              "week it takes it; 0: none")
+    coercion: float = Field(0.0, ge=0, le=1000, description="civilians the group kills per "
+                            "1,000 residents who do not back it, per week in a cell it holds; "
+                            "0: none")
+    reprisals: float = Field(0.0, ge=0, le=1000, description="civilians killed per 1,000 of "
+                             "the group's sympathisers the week the government retakes their "
+                             "cell; 0: none")
+    battle_civilians: float = Field(0.0, ge=0, le=1000, description="civilians killed per "
+                                    "combatant killed in ground combat per 1,000 people/km^2 "
+                                    "of the cell's block; 0: none")
 
+
+    @model_validator(mode="after")
+    def _two_communities(self) -> InsurgencyConfig:
+        militias = self.militia_rate > 0 or self.militia_mobilised > 0
+        if militias and self.militia_group == self.base_group:
+            raise keyed_error("militia_group", self.militia_group,
+                              f"a group other than base_group ({self.base_group!r})")
+        return self
 
 #: parameters of :class:`InsurgencyConfig` that must be integers
 INT_KEYS = frozenset({"absorption_floor", "security_units", "foreign_units", "initial_fighters",

@@ -38,7 +38,12 @@ CONTROL = Legend("control", (
 
 #: weekly flows smoothed over a quarter for the curves
 SMOOTH_WEEKS = 13
-_FLOWS = ("attacks", "casualties_civilian", "casualties_security")
+_FLOWS = ("attacks", "casualties_civilian", "casualties_security",
+          *(f"casualties_{k}" for k in insurgency.PERPETRATORS))
+#: who killed the civilians, as the panel names them
+_BY = {"attacks": "the group's attacks", "executions": "the group's executions",
+       "sectarian": "sectarian militias", "battle": "ground combat",
+       "reprisals": "reprisals", "collateral": "air strikes"}
 
 PANELS = (
     Panel("territory held by the group", "km²", (
@@ -55,6 +60,9 @@ PANELS = (
         Series("casualties_security_13wk", "security force casualties",
                C["casualties_security"], dashed=True),
     )),
+    Panel(f"civilian deaths by perpetrator ({SMOOTH_WEEKS}-week running mean)", "per week",
+          tuple(Series(f"casualties_{k}_13wk", _BY[k], C[f"casualties_{k}"], dashed=k in (
+              "battle", "collateral")) for k in insurgency.PERPETRATORS)),
     Panel("legitimacy of the state, by group (population-weighted)", "legitimacy (0-1)", (
         Series("legitimacy_sunni_arab", "Sunni Arab", C["sunni_arab"]),
         Series("legitimacy_shia_arab", "Shia Arab", C["shia_arab"]),
@@ -80,6 +88,8 @@ LEVERS = (
     Lever("inclusion_shia_arab", "inclusion of Shia Arabs", 0.0, 1.0, 0.01),
     Lever("inclusion_kurd", "inclusion of Kurds", 0.0, 1.0, 0.01),
     Lever("inclusion_other", "inclusion of other groups", 0.0, 1.0, 0.01),
+    Lever("militia_crackdown", "crackdown on sectarian militias", 0.0, 1.0, 0.01),
+    Lever("civilian_protection", "protection of civilians in assaults", 0.0, 1.0, 0.01),
 )
 
 OUTCOMES = (
@@ -92,6 +102,9 @@ OUTCOMES = (
     Outcome("sympathisers_end", "sympathisers at the end (people)", 0),
     Outcome("attacks_total", "sleeper attacks, whole run", 0),
     Outcome("casualties_cumulative", "casualties, civilian and security, whole run", 0),
+    Outcome("casualties_sectarian_total", "civilians killed by sectarian militias, whole run",
+            0),
+    Outcome("displaced_end", "displaced at the end (people)", 0),
 )
 
 #: the layers of the live map (the dashboard's "map" choice)
@@ -109,7 +122,8 @@ def with_derived(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     out["treasury_musd"] = frame["treasury"] / 1e6
     for col in _FLOWS:
-        out[f"{col}_13wk"] = frame[col].rolling(SMOOTH_WEEKS, min_periods=1).mean()
+        if col in frame:  # a frame stored before the violence mechanisms lacks their columns
+            out[f"{col}_13wk"] = frame[col].rolling(SMOOTH_WEEKS, min_periods=1).mean()
     return out
 
 
@@ -156,8 +170,13 @@ class InsurgencyView:
     def panels(self, runs: Sequence[pd.DataFrame], groups: str = "auto"
                ) -> tuple[list[pd.DataFrame], list[Panel]]:
         """Territory, members by role, attacks and casualties, legitimacy by group, treasury
-        (``groups`` is ignored: the model has one insurgent group)."""
-        return [with_derived(df) for df in runs], list(PANELS)
+        (``groups`` is ignored: the model has one insurgent group); a series whose column the
+        runs lack (stored before it existed) is left out."""
+        prepared = [with_derived(df) for df in runs]
+        have = set(prepared[0].columns) if prepared else set()
+        panels = [Panel(p.title, p.ylabel, tuple(s for s in p.series if s.column in have))
+                  for p in PANELS]
+        return prepared, [p for p in panels if p.series]
 
     def start(self, seed: int | None = None, live: bool = False,
               theatre: Any = None) -> insurgency.InsurgencyRun:
@@ -179,6 +198,9 @@ class InsurgencyView:
             for o in self.outcomes if o.key in row}
         out["lost_year"] = decimal_year(row.get("lost_60pct_date"))
         out["attacks_total"] = float(frame["attacks"].sum())
+        out["displaced_end"] = float(frame["displaced"].iloc[-1])
+        if "casualties_sectarian" in frame:  # stored before the militias existed: not known
+            out["casualties_sectarian_total"] = float(frame["casualties_sectarian"].sum())
         return out
 
     def overlay(self, run: insurgency.InsurgencyRun) -> Any:

@@ -49,6 +49,13 @@ INSURGENCY = {
     "casualties_civilian": OKABE_ITO["vermillion"],
     "casualties_security": OKABE_ITO["blue"],
     "treasury": OKABE_ITO["bluish_green"],
+    # civilian deaths by perpetrator
+    "casualties_attacks": OKABE_ITO["black"],
+    "casualties_executions": OKABE_ITO["reddish_purple"],
+    "casualties_sectarian": OKABE_ITO["bluish_green"],
+    "casualties_battle": OKABE_ITO["orange"],
+    "casualties_reprisals": OKABE_ITO["blue"],
+    "casualties_collateral": OKABE_ITO["sky_blue"],
 }
 #: continuous layers of maps: perceptually uniform, readable with the common colour blindnesses
 SEQUENTIAL = "viridis"
