@@ -41,34 +41,37 @@ def test_a_hash_sees_the_last_bit_of_a_float_and_a_name():
     assert fh.frame_hash(df.copy()) == h
 
 
-#: ``iraq-2003-2020``, seed 1, 80 weeks, as recorded before the violence mechanisms existed
-#: (652e0c9); their columns are new, all zero with the mechanisms off
+#: ``iraq-2003-2020``, seed 1, 80 weeks, as recorded before the violence mechanisms and the
+#: structural options existed (652e0c9); their columns are new, all zero while they are off
 BEFORE_VIOLENCE = {
     "frame": "9f5070cff4fb52497b82da077d8d37648a7d4ef1895b56181656ca055976a9df",
     "governorates": "2dfc954ee9008eb4a9b793d734798678f3901fb7e5bdda7c4555a712df0a39e5"}
 VIOLENCE_LEVERS = ("militia_integration", "militia_crackdown", "militia_mobilisation",
                    "civilian_protection")
+#: the mechanisms added since, each off at its default
+OFF = ("militia_rate", "militia_mobilised", "executions", "coercion", "reprisals",
+       "battle_civilians", "counter_move", "backlash", "haven_inflow", "haven_exit")
 
 
-def test_with_the_violence_mechanisms_off_the_history_is_the_one_before_them():
-    """Issue 21's promise: a scenario without militias and with the control-violence
-    parameters at zero (their defaults, as the bundled history has them) runs as before the
-    mechanisms existed, bit for bit, once their new columns are set aside."""
+def test_with_the_new_mechanisms_off_the_history_is_the_one_before_them():
+    """Issues 21 and 22's promise: a scenario without militias, with the control-violence
+    parameters at zero and the structural options at their defaults (as the bundled history
+    has them) runs as before they existed, bit for bit, once their new columns are set aside."""
     from resurgence import Scenario
     from resurgence.models import insurgency
     from resurgence.scenario.catalog import bundled
 
     s = Scenario.load(bundled()["iraq-2003-2020"])
-    off = ("militia_rate", "militia_mobilised", "executions", "coercion", "reprisals",
-           "battle_civilians")
-    assert all(getattr(s.insurgency, k) == 0 for k in off)
+    assert all(getattr(s.insurgency, k) == 0 for k in OFF)
+    assert (s.insurgency.inclusion_delay_weeks, s.insurgency.inclusion_credibility,
+            s.insurgency.inclusion_lapse_weeks) == (0, 1.0, 0)
     run = insurgency.run_once(s, 1, 80)
     df, gov = run.frame(), run.governorate_frame()
-    new = [c for c in df.columns if c.startswith(("militia_", "displaced_")) or c in (
-        *(f"casualties_{k}" for k in insurgency.PERPETRATORS[1:5]),
+    new = [c for c in df.columns if c.startswith(("militia_", "displaced_", "haven")) or c in (
+        *(f"casualties_{k}" for k in insurgency.PERPETRATORS[1:5]), "foreign_inflow_haven",
         *(f"lever_{k}" for k in VIOLENCE_LEVERS))]
     by_group = [c for c in new if c.startswith("displaced_")]
-    assert len(new) == 14 and (df[[c for c in new if c not in by_group]] == 0).all().all()
+    assert len(new) == 16 and (df[[c for c in new if c not in by_group]] == 0).all().all()
     assert (df[by_group].sum(axis=1) == df["displaced"]).all()
     old_gov = list(gov.columns[:4 + insurgency.GOV_COLUMNS.index("legitimacy_other") + 1])
     assert fh.frame_hash(df.drop(columns=new)) == BEFORE_VIOLENCE["frame"]

@@ -57,7 +57,12 @@ GOV_COLUMNS = ("territory_km2", "fighters", "sleepers", "attacks", "casualties_c
 #: the random streams of a week, by name (part of a seed's meaning: never renumber)
 STREAMS = {"citizens": 1, "posture": 2, "combat": 3, "air": 4, "attacks": 5, "foreign": 6,
            "desertion": 7, "collateral": 8, "arrivals": 9, "absorb": 10, "rise": 11,
-           "escape": 12, "battle": 13, "executions": 14, "reprisals": 15, "sectarian": 16}
+           "escape": 12, "battle": 13, "executions": 14, "reprisals": 15, "sectarian": 16,
+           "haven_exit": 17, "haven_return": 18, "haven_in": 19, "haven_arrivals": 20,
+           "returned": 21}
+
+#: the inclusion levers, one per group
+INCLUSION = tuple(f"inclusion_{g}" for g in GROUPS)
 
 Tally = dict[str, float]
 
@@ -73,6 +78,31 @@ class Streams:
     def key(self, name: str) -> np.uint64:
         """The key of stream ``name`` (one of :data:`STREAMS`) this week."""
         return stream_key(self.seed, self.tick, STREAMS[name])
+
+
+def delivered_inclusion(changes: dict[str, np.ndarray],
+                        cfg: InsurgencyConfig) -> dict[str, np.ndarray]:
+    """The inclusion in force each week when the announced one (the timeline's, ``changes``)
+    is delivered late, in part, or not for good: a rise is delivered ``inclusion_delay_weeks``
+    later and ``inclusion_credibility`` of it, and undone ``inclusion_lapse_weeks`` after that
+    (0: kept); a fall is delivered at once and in full. Empty when all three are at their
+    defaults (the announced inclusion is in force). O(weeks)."""
+    d, c, lapse = cfg.inclusion_delay_weeks, cfg.inclusion_credibility, cfg.inclusion_lapse_weeks
+    if d == 0 and c == 1.0 and lapse == 0:
+        return {}
+    out = {}
+    for k in INCLUSION:
+        a = changes[k]
+        step = np.diff(a, prepend=a[0])
+        rise = np.clip(step, 0.0, None) * c
+        moved = np.minimum(step, 0.0)
+        n = len(a)
+        if d < n:
+            moved[d:] += rise[:n - d]
+        if lapse and d + lapse < n:
+            moved[d + lapse:] -= rise[:n - d - lapse]
+        out[k] = np.clip(a[0] + np.cumsum(moved), 0.0, 1.0)
+    return out
 
 
 def legitimacy_target(cfg: InsurgencyConfig, lev: Levers) -> np.ndarray:
@@ -96,13 +126,22 @@ def policy(w: World, cfg: InsurgencyConfig, old: Levers, lev: Levers) -> None:
     """1. Policy timeline: this week's levers ``lev`` replace ``old``; a rise of
     ``sectarian_shock`` costs the most excluded group ``shock_size`` times the rise of
     legitimacy, and adds ``fear_shock`` times the rise to the fear of the militias'
-    community, once."""
+    community, once. Backlash: a rise of a group's (delivered) inclusion costs every other
+    group ``backlash`` times the rise of legitimacy, and adds ``fear_shock backlash`` times it
+    to that fear, once."""
     rise = lev.sectarian_shock - old.sectarian_shock
+    legit = w.fields.legit
     if rise > 0:
         g = int(np.argmin(lev.inclusion()))
-        legit = w.fields.legit
         legit[g] = np.clip(legit[g] - cfg.shock_size * rise, 0.0, 1.0)
         w.fields.fear += cfg.fear_shock * rise
+    if cfg.backlash > 0:
+        up = np.clip(np.array(lev.inclusion()) - np.array(old.inclusion()), 0.0, None)
+        if up.any():
+            lost = cfg.backlash * (up.sum() - up)  # what the others gained
+            legit -= lost[:, None]
+            np.clip(legit, 0.0, 1.0, out=legit)
+            w.fields.fear += cfg.fear_shock * cfg.backlash * up.sum()
 
 
 def legitimacy(w: World, cfg: InsurgencyConfig, lev: Levers) -> None:
@@ -242,16 +281,20 @@ def control_violence(w: World, cfg: InsurgencyConfig, lev: Levers, rng: Streams,
     it kills ``Poisson(coercion N / 1000)`` a week, ``N`` the residents present who do not
     back it; where the government retook a cell, ``Poisson(reprisals S / 1000 (1 -
     civilian_protection) (1 + m))`` of its ``S`` sympathisers are killed, ``m`` the share of
-    mobilised sectarian militia in the forces there. ``was_held``: control before this
-    week's step 4. O(cells)."""
+    mobilised sectarian militia in the forces there. The group's counter-move against
+    inclusion: its sleepers assassinate ``Poisson(counter_move s L_b)`` cooperators a week in a
+    cell with ``s`` sleepers where the base group's legitimacy is ``L_b`` (counted with the
+    executions). ``was_held``: control before this week's step 4. O(cells)."""
     f, cen = w.fields, w.census
     f.executions_cell[:] = 0.0
     f.reprisals_cell[:] = 0.0
     ppa = cfg.people_per_agent
-    if cfg.executions > 0 or cfg.coercion > 0:
+    if cfg.executions > 0 or cfg.coercion > 0 or cfg.counter_move > 0:
         taken = f.held & ~was_held & w.geo.populated
         rate = cfg.executions * taken + cfg.coercion * f.held
         lam = rate * (cen.present - cen.sym) * ppa / 1000.0
+        if cfg.counter_move > 0:
+            lam = lam + cfg.counter_move * w.counts.sleeper * f.legit[w.geo.base][w.geo.gov]
         f.executions_cell[:] = counter_poisson_each(lam, rng.key("executions"))
     if cfg.reprisals > 0:
         fo = w.forces
@@ -403,8 +446,35 @@ def foreign_inflow(w: World, cfg: InsurgencyConfig, lev: Levers, rng: Streams) -
     share = len(open_) / max(len(cells), 1)
     lam = cfg.foreign_base * w.org.propaganda * (1.0 - lev.border_control) * share
     n = counter_poisson(lam, rng.key("foreign"), 0)
-    made = rules.arrivals(n, open_.astype(np.int32), w.insurgents, rng.key("arrivals"))
-    return {"foreign_inflow": made}
+    made = rules.arrivals(n, open_.astype(np.int32), w.insurgents, rng.key("arrivals"),
+                          rules.FOREIGN)
+    tally: Tally = {"foreign_inflow": made}
+    if cfg.haven_inflow > 0 or cfg.haven_exit > 0:
+        tally |= haven(w, cfg, lev, rng, open_.astype(np.int32), share)
+    return tally
+
+
+def haven(w: World, cfg: InsurgencyConfig, lev: Levers, rng: Streams, open_: np.ndarray,
+          share: float) -> Tally:
+    """9b. A safe haven across ``foreign_border`` (the Syrian war from 2011: *A*, "with the war
+    in Syria, ISIS has become a more international organization"): ``Poisson(haven_inflow
+    (1 - border_control) open share)`` fighters arrive whatever the group's propaganda; desert
+    fighters within ``haven_km`` of a crossing withdraw into the haven w.p. ``haven_exit`` a
+    week, out of reach; members there come back w.p. ``haven_return`` a week, as desert
+    fighters at an open crossing (none while every crossing is closed). O(rows)."""
+    org, ins = w.org, w.insurgents
+    lam = cfg.haven_inflow * (1.0 - lev.border_control) * share
+    came = rules.arrivals(counter_poisson(lam, rng.key("haven_in"), 0), open_, ins,
+                          rng.key("haven_arrivals"), rules.FOREIGN)
+    back = 0
+    if org.haven > 0 and len(open_):
+        due = min(org.haven, counter_poisson(org.haven * cfg.haven_return,
+                                             rng.key("haven_return"), 0))
+        back = rules.arrivals(due, open_, ins, rng.key("returned"), rules.LOCAL)
+    left = rules.to_haven(ins, w.geo.near_entry, cfg.haven_exit, rng.key("haven_exit")) \
+        if cfg.haven_exit > 0 else 0
+    org.haven += left - back
+    return {"foreign_inflow_haven": came, "haven_left": left, "haven_back": back}
 
 
 def movement(w: World, cfg: InsurgencyConfig, lev: Levers) -> None:
@@ -491,6 +561,7 @@ class InsurgencyRun:
             theatre = load_theatre(cfg.theatre, cfg.cell_km)
         self.theatre = theatre
         self.changes = scenario.schedule()
+        self._delivered = delivered_inclusion(self.changes, cfg)
         self.tick = 0
         rng = np.random.default_rng(self.seed)
         geo = make_geography(theatre, cfg)
@@ -521,7 +592,9 @@ class InsurgencyRun:
     # ------------------------------------------------------------------ levers
     def _levers_at(self, t: int) -> Levers:
         i = min(t, self.scenario.ticks)
-        return Levers.model_construct(**{k: float(v[i]) for k, v in self.changes.items()})
+        now = {k: float(v[i]) for k, v in self.changes.items()}
+        now.update({k: float(v[i]) for k, v in self._delivered.items()})  # inclusion in force
+        return Levers.model_construct(**now)
 
     def set_levers(self, **values: float) -> None:
         """Change levers now (validated like a scenario file; raises ScenarioError)."""
@@ -530,6 +603,7 @@ class InsurgencyRun:
                                      source="levers")
         for k in values:
             self.changes[k][self.tick + 1:] = getattr(checked.levers, k)
+        self._delivered = delivered_inclusion(self.changes, self.cfg)
 
     def branch(self, scenario: Scenario) -> InsurgencyRun:
         """A copy of this run, at this week, that goes on under ``scenario``'s levers.
@@ -546,6 +620,7 @@ class InsurgencyRun:
         twin = copy.deepcopy(self, {id(self.theatre): self.theatre})  # theatre shared
         twin.scenario = scenario
         twin.changes = scenario.schedule()
+        twin._delivered = delivered_inclusion(twin.changes, twin.cfg)
         return twin
 
     # ------------------------------------------------------------------ one tick
@@ -596,6 +671,7 @@ class InsurgencyRun:
             "displaced": float(cen.displaced.sum() * ppa),
             "detained": float(cen.detained.sum() * c.arrest_people),
             "treasury": w.org.treasury, "propaganda": w.org.propaganda,
+            "haven": float(w.org.haven),
             "security_personnel": float(fo.security.sum() * c.unit_size),
             "militia": float(fo.militia.sum()),
         }
@@ -611,6 +687,7 @@ class InsurgencyRun:
                      "insurgents_killed", "insurgents_captured", "air_killed", "released",
                      "deserted", "income_tax", "income_oil", "income_extortion", "upkeep",
                      "effort_urban", "removed_urban", "effort_desert", "removed_desert", "risen",
+                     "foreign_inflow_haven",
                      *(f"casualties_{k}" for k in PERPETRATORS[1:5])):
             row[name] = float(tally.get(name, 0.0))
         row["casualties_civilian"] = row["casualties_attacks"] + row["casualties_collateral"] \

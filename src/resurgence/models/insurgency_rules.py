@@ -606,8 +606,10 @@ def desertion(ins: Insurgents, rate: float, key: np.uint64) -> int:
 
 
 @njit(cache=True)
-def arrivals(n: int, entry_cells: np.ndarray, ins: Insurgents, key: np.uint64) -> int:
-    """Place ``n`` foreign fighters as desert fighters at random open crossings. O(n)."""
+def arrivals(n: int, entry_cells: np.ndarray, ins: Insurgents, key: np.uint64,
+             origin: int) -> int:
+    """Place ``n`` fighters of ``origin`` (FOREIGN: the inflow; LOCAL: members back from a
+    haven) as desert fighters at random open crossings. O(n)."""
     made = 0
     m = entry_cells.shape[0]
     if m == 0:
@@ -618,7 +620,20 @@ def arrivals(n: int, entry_cells: np.ndarray, ins: Insurgents, key: np.uint64) -
             break
         ins.cell[r] = entry_cells[int(draw(key, k, 0) * m)]
         ins.role[r] = DESERT
-        ins.origin[r] = FOREIGN
+        ins.origin[r] = origin
         ins.jail[r] = 0
         made += 1
     return made
+
+
+@njit(cache=True)
+def to_haven(ins: Insurgents, near: np.ndarray, rate: float, key: np.uint64) -> int:
+    """Desert fighters in ``near`` cells leave the map for a safe haven w.p. ``rate`` (their
+    rows are freed; the organisation counts them). O(rows)."""
+    gone = 0
+    for j in range(live_count(ins)):
+        i = live_row(ins, j)
+        if ins.role[i] == DESERT and near[ins.cell[i]] and draw(key, i, 0) < rate:
+            free_row(ins, i)
+            gone += 1
+    return gone

@@ -68,6 +68,8 @@ class Geography:
     pterrain: np.ndarray       # (6,) detection probability by terrain code (config)
     base: int                  # index in GROUPS of the group the insurgency draws on
     militia: int               # index in GROUPS of the community of the sectarian militias
+    near_entry: np.ndarray     # bool per cell: within haven_km of a crossing (desert
+    #                            fighters there can withdraw into the haven)
 
     @property
     def n_gov(self) -> int:
@@ -176,6 +178,7 @@ class Organisation:
     propaganda: float  # pi, multiplies recruitment and foreign inflow
     budget: float      # treasury over reserve_weeks of upkeep, [0, 1]
     last_km2: float    # territory held last week, km^2 (gains raise propaganda)
+    haven: int = 0     # members in a safe haven across foreign_border (off the map)
 
 
 @dataclass(eq=False)
@@ -282,7 +285,15 @@ def make_geography(th: Any, cfg: InsurgencyConfig) -> Geography:
         d_urban=distance_field(populated, nbr), entry=np.flatnonzero(crossings).astype(np.int32),
         steps=steps, desert_stay=desert_stay(cfg.desert_spread_km2, steps, float(th.cell_km)),
         radius=int(round(cfg.vision / th.cell_km)), pterrain=pterrain,
-        base=GROUPS.index(cfg.base_group), militia=GROUPS.index(cfg.militia_group))
+        base=GROUPS.index(cfg.base_group), militia=GROUPS.index(cfg.militia_group),
+        near_entry=_near(crossings, nbr, cfg.haven_km / float(th.cell_km)))
+
+
+def _near(cells: np.ndarray, nbr: np.ndarray, steps: float) -> np.ndarray:
+    """Cells within ``steps`` moves of one of ``cells`` (bool per cell). O(cells)."""
+    if not cells.any():
+        return np.zeros(cells.shape, np.bool_)
+    return distance_field(cells, nbr) <= steps
 
 
 def make_citizens(geo: Geography, cfg: InsurgencyConfig,

@@ -305,6 +305,31 @@ class InsurgencyConfig(Params):
     reprisals: float = Field(0.0, ge=0, le=1000, description="civilians killed per 1,000 of "
                              "the group's sympathisers the week the government retakes their "
                              "cell; 0: none")
+    # structural options of the policy study (issue 22; docs/model.md, Part II, Structural
+    # options): each at its default is today's model
+    inclusion_delay_weeks: int = Field(0, ge=0, le=1040, description="weeks between a rise "
+                                       "of an inclusion lever (announced) and its delivery")
+    inclusion_credibility: float = Field(1.0, ge=0, le=1, description="share of an announced "
+                                         "rise of inclusion that is delivered (a fall is "
+                                         "delivered in full at once)")
+    inclusion_lapse_weeks: int = Field(0, ge=0, le=5200, description="weeks after which a "
+                                       "delivered rise of inclusion is undone (backsliding); "
+                                       "0: never")
+    backlash: float = Field(0.0, ge=0, le=1, description="legitimacy every other group loses, "
+                            "once, per unit rise of a group's delivered inclusion (and fear of "
+                            "the militias' community: fear_shock times this)")
+    counter_move: float = Field(0.0, ge=0, le=100, description="cooperators the group "
+                                "assassinates per sleeper and week where the base group fully "
+                                "backs the government (its answer to inclusion: the Sahwa)")
+    haven_inflow: float = Field(0.0, ge=0, le=1e5, description="fighters a week from a safe "
+                                "haven across foreign_border, whatever the group's propaganda, "
+                                "through the open crossings (times 1 - border_control)")
+    haven_exit: float = Field(0.0, ge=0, le=1, description="weekly chance a desert fighter "
+                              "within haven_km of a crossing withdraws into the haven")
+    haven_return: float = Field(0.05, ge=0, le=1, description="weekly chance a member in the "
+                                "haven comes back (a desert fighter at an open crossing)")
+    haven_km: float = Field(50.0, ge=0, le=1000, description="distance from a crossing within "
+                            "which desert fighters can withdraw into the haven")
     battle_civilians: float = Field(0.0, ge=0, le=1000, description="civilians killed per "
                                     "combatant killed in ground combat per 1,000 people/km^2 "
                                     "of the cell's block; 0: none")
@@ -321,4 +346,4 @@ class InsurgencyConfig(Params):
 #: parameters of :class:`InsurgencyConfig` that must be integers
 INT_KEYS = frozenset({"absorption_floor", "security_units", "foreign_units", "initial_fighters",
                       "max_insurgents", "max_detention_weeks",
-                      "max_internment_weeks"})
+                      "max_internment_weeks", "inclusion_delay_weeks", "inclusion_lapse_weeks"})
