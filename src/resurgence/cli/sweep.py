@@ -37,6 +37,9 @@ def sweep(
         "--retries", min=0, max=100, help="Retries of a run whose worker died.")] = 3,
     yes: Annotated[bool, typer.Option(
         "--yes", help="Run a design of more than 100,000 runs (refused without it).")] = False,
+    plan: Annotated[bool, typer.Option(
+        "--plan", help="Print the plan (policies, futures, replications, runs, estimated "
+        "time from a few timed ticks of the base scenario) and run nothing.")] = False,
 ) -> None:
     """Run every run of an experiment: design points x policies x replications.
 
@@ -49,6 +52,8 @@ def sweep(
       resurgence sweep experiments/legitimacy-vision.toml --workers 2
 
       resurgence sweep exp.toml --scheduler tcp://127.0.0.1:8786
+
+      resurgence sweep experiments/post-mosul-robustness.toml --plan
     """
     from resurgence.experiments import Experiment
     from resurgence.experiments import sweep as run_sweep
@@ -59,6 +64,9 @@ def sweep(
     from resurgence.store.run_folder import out_folder
 
     exp = Experiment.load(experiment)
+    if plan:
+        _print_plan(exp, workers or 1, yes)
+        return
     folder = out_folder(out, Path("results") / experiment.stem, create=False)
     with sweep_progress() as progress:
         task = progress.add_task(exp.name or experiment.stem, total=None, failed=0, retried=0)
@@ -83,6 +91,22 @@ def sweep(
     out_console.print(f"results: {folder}/ (runs/*.parquet, catalog.duckdb)", highlight=False)
     if report.failed:
         raise typer.Exit(1)
+
+
+def _print_plan(exp, workers: int, confirmed: bool) -> None:  # type: ignore[no-untyped-def]
+    """``sweep --plan``: the plan in numbers, and nothing run or written."""
+    from resurgence.experiments.design import check_size, make_plan
+    from resurgence.experiments.estimate import describe, seconds_per_run
+
+    check_size(exp, confirmed)
+    facts = describe(make_plan(exp), seconds_per_run(exp), workers)
+    for key, value in facts.items():
+        if isinstance(value, list):
+            out_console.print(f"{key} ({len(value)}):", highlight=False)
+            for item in value:
+                out_console.print(f"  {item}", highlight=False, markup=False)
+        else:
+            out_console.print(f"{key}: {value}", highlight=False, markup=False)
 
 
 @app.command()

@@ -74,7 +74,7 @@ def count_runs(experiment: Experiment) -> int:
     design, uncs = experiment.design, experiment.uncertainties
     d = len(uncs)
     if not uncs:
-        points = 1
+        points = _bare_points(experiment)
     elif design.kind == "full_factorial":
         points = 1
         base = experiment.base_dict()
@@ -112,12 +112,18 @@ def check_size(experiment: Experiment, confirmed: bool = False) -> int:
     return runs
 
 
+def _bare_points(experiment: Experiment) -> int:
+    """Design points of an experiment without uncertainties: one, or with a posterior, one
+    per draw (``design.samples`` of them)."""
+    return experiment.design.samples if experiment.posterior is not None else 1
+
+
 def sample(experiment: Experiment) -> np.ndarray:
     """The design matrix, one row per point, one column per uncertainty (SALib samplers)."""
     design, problem = experiment.design, problem_of(experiment)
     seed = int(np.random.SeedSequence(experiment.seed).generate_state(1)[0])
     if not experiment.uncertainties:
-        return np.zeros((1, 0))
+        return np.zeros((_bare_points(experiment), 0))
     if design.kind == "full_factorial":
         axes = []
         for key, unc in experiment.uncertainties.items():
@@ -189,6 +195,7 @@ def make_plan(experiment: Experiment) -> Plan:
     base = experiment.base_dict()
     kinds = {k: key_kind(k, base) for k in keys}
     policies = policies_of(experiment)
+    drawn = experiment.posterior_draws(len(samples)) if experiment.posterior else None
     rows: list[dict[str, Any]] = []
     scenarios: dict[str, dict[str, Any]] = {}
     for p, (labels, changes) in enumerate(policies):
@@ -203,6 +210,11 @@ def make_plan(experiment: Experiment) -> Plan:
                     value = float(value)
                 values[key] = value
                 set_key(data, key, value)
+            if drawn is not None:  # the future's parameters: posterior draw i
+                values["particle"] = int(drawn["particle"].iloc[i])
+                for key in experiment.posterior_keys:
+                    values[key] = float(drawn[key].iloc[i])
+                    set_key(data, key, values[key])
             try:
                 scenario = Scenario.from_dict(data, source=experiment.source)
             except UserInputError as exc:  # name the design point that made it
@@ -221,7 +233,8 @@ def make_plan(experiment: Experiment) -> Plan:
                              "seed": seed, "run_id": rid,
                              **values, **labels})
     design = pd.DataFrame(rows)
-    for name in [*keys, *experiment.levers]:  # one type per column: numbers, else text
+    drawn_cols = [*experiment.posterior_keys, "particle"] if drawn is not None else []
+    for name in [*keys, *drawn_cols, *experiment.levers]:  # one type a column: numbers, or text
         values = design[name].tolist()
         if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
             design[name] = design[name].astype(float)

@@ -9,6 +9,7 @@ are reported like scenario mistakes: file, key, value and what is allowed.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import inspect
 import json
@@ -157,6 +158,8 @@ class Outcomes(Params):
     outburst_threshold: int = Field(50, ge=0,
                                     description="an outburst: more actives than this")
     series: bool = Field(True, description="keep each run's per-tick frame in its Parquet file")
+    after: dt.date | None = Field(None, description="insurgency: count a resurgence only after "
+                                  "this date (a policy's branch date, e.g. 2017-07-10)")
 
     @model_validator(mode="after")
     def _unique(self) -> Outcomes:
@@ -166,6 +169,19 @@ class Outcomes(Params):
 
 
 LeverOptions = list[Scalar] | dict[str, dict[str, Any]]
+
+
+#: the design table's own columns, which no lever may be named
+DESIGN_COLUMNS = ("row", "point", "policy", "replication", "seed", "run_id", "particle")
+
+
+class PosteriorFutures(Params):
+    """Parameter sets drawn from a posterior, one per design point: a future's parameters."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    file: str = Field(description="a posterior file written by `resurgence calibrate "
+                      "--priors`, relative to the experiment file")
 
 
 class Experiment(Params):
@@ -187,9 +203,13 @@ class Experiment(Params):
     uncertainties: dict[str, Uncertainty] = Field(default_factory=dict)
     levers: dict[str, LeverOptions] = Field(default_factory=dict)
     outcomes: Outcomes = Outcomes.model_validate({})
+    posterior: PosteriorFutures | None = Field(
+        None, description="draw each design point's parameters from this posterior")
 
     _source: str = PrivateAttr(default="<experiment>")
     _base: Scenario | None = PrivateAttr(default=None)
+    _particles: Any = PrivateAttr(default=None)  # the posterior's particles, if any
+    _posterior_sha: str = PrivateAttr(default="")
 
     @model_validator(mode="after")
     def _design_fits_ranges(self) -> Experiment:
@@ -207,6 +227,9 @@ class Experiment(Params):
             raise keyed_error("uncertainties", {},
                               f"a {self.design.kind} design needs at least one uncertainty")
         for name, options in self.levers.items():
+            if name in DESIGN_COLUMNS:
+                raise keyed_error(f'levers."{name}"', name, "a name the design table uses for "
+                                  "itself (" + ", ".join(DESIGN_COLUMNS) + "): choose another")
             if not options:
                 raise keyed_error(f'levers."{name}"', options, "needs at least one option")
             if isinstance(options, dict):
@@ -236,7 +259,48 @@ class Experiment(Params):
         experiment._base = base if base is not None else _resolve_base(
             experiment.scenario, source, root)
         experiment._check_keys()
+        if experiment.posterior is not None:
+            experiment._load_posterior(root)
         return experiment
+
+    def _load_posterior(self, root: Path | None) -> None:
+        """Read the posterior file (``posterior.file``) and check its parameters are keys of
+        the base scenario that no uncertainty also sets."""
+        from resurgence.store.posterior import read_posterior
+
+        assert self.posterior is not None
+        name = self.posterior.file
+        path = Path(name) if Path(name).is_absolute() or root is None else root / name
+        if not path.exists() and Path(name).exists():
+            path = Path(name)
+        try:
+            particles, provenance = read_posterior(path, "posterior.file")
+        except UserInputError as exc:
+            raise ExperimentError(self._source, exc.problems) from None
+        keys = list(provenance["parameters"])
+        base = self.base_dict()
+        for key in keys:
+            where = "posterior.file"
+            if key in self.uncertainties:
+                self._fail(where, name, f"its parameter {key} is also an uncertainty: give it "
+                                        "one source")
+            _kind_or_error(self._source, where, key, base)
+        self._particles = particles[[*keys, "weight"]].reset_index(drop=True)
+        self._posterior_sha = hashlib.sha256(path.read_bytes()).hexdigest()
+
+    @property
+    def posterior_keys(self) -> list[str]:
+        """The scenario keys a posterior sets (none without one)."""
+        return [] if self._particles is None else \
+            [c for c in self._particles.columns if c != "weight"]
+
+    def posterior_draws(self, n: int) -> Any:
+        """``n`` parameter sets from the posterior, draw ``i`` for design point ``i``
+        (weighted resampling seeded by the experiment's seed: the first draws are the same
+        whatever ``n``), with the particle each came from."""
+        from resurgence.inference.draws import draw
+
+        return draw(self._particles, self.posterior_keys, n, seed=self.seed)
 
     def _check_keys(self) -> None:
         base = self.base_dict()
@@ -309,7 +373,8 @@ class Experiment(Params):
 
     def digest(self) -> str:
         """A short hash of the validated experiment and its base scenario."""
-        blob = json.dumps([self.model_dump(mode="json"), self.base.digest()], sort_keys=True)
+        blob = json.dumps([self.model_dump(mode="json"), self.base.digest(),
+                           self._posterior_sha], sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -424,11 +489,15 @@ def set_numbers(data: dict[str, Any], values: dict[str, float]) -> dict[str, Any
 
 
 def deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    """``base`` with ``changes`` merged in: tables merge key by key, anything else replaces."""
+    """``base`` with ``changes`` merged in: tables merge key by key, a ``timeline`` is
+    extended (the changes' dated entries come after the base's, so on the same date theirs
+    win, as with a scenario's ``extends``), anything else replaces."""
     out = dict(base)
     for key, value in changes.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = deep_merge(out[key], value)
+        elif key == "timeline" and isinstance(value, list) and isinstance(out.get(key), list):
+            out[key] = [*out[key], *value]
         else:
             out[key] = value
     return out

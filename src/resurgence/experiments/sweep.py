@@ -123,7 +123,9 @@ def write_plan(plan: Plan, folder: Path) -> None:
 def tasks_of(plan: Plan, folder: Path, provenance: dict[str, Any]) -> dict[str, RunTask]:
     """The task of every distinct run of the plan."""
     exp = plan.experiment
-    params_cols = [*exp.uncertainties, *exp.levers]
+    params_cols = [*exp.uncertainties, *exp.posterior_keys, *exp.levers]
+    if exp.posterior is not None:
+        params_cols.append("particle")
     first = plan.design.drop_duplicates("run_id")
     out = {}
     for row in first.itertuples(index=False):
@@ -135,6 +137,7 @@ def tasks_of(plan: Plan, folder: Path, provenance: dict[str, Any]) -> dict[str, 
             burn_in=exp.outcomes.burn_in, outburst_threshold=exp.outcomes.outburst_threshold,
             series=exp.outcomes.series, path=str(run_path(folder, rid)),
             provenance=provenance,
+            after=None if exp.outcomes.after is None else exp.outcomes.after.isoformat(),
         )
     return out
 

@@ -31,6 +31,7 @@ class RunTask:
     series: bool
     path: str
     provenance: dict[str, Any] = field(default_factory=dict)
+    after: str | None = None  # count a resurgence only after this date (ISO)
 
 
 def process_identity(pid: int | None = None) -> tuple[int, float]:
@@ -93,7 +94,7 @@ def execute(task: RunTask) -> dict[str, Any]:
     if scenario.model != "epstein":  # the model's own headline outcomes
         from resurgence.analysis import summarise
 
-        summary = summarise(scenario, frame)
+        summary = summarise(scenario, frame, after=task.after)
     outcomes = reduce(frame, task.outcomes, task.burn_in, task.outburst_threshold, summary)
     record = {
         "run_id": task.run_id,
