@@ -12,10 +12,11 @@ developer's own dask configuration kept out (``DASK_CONFIG``). At the end every 
 and the daemons stopped.
 
 What it pins down: the same results bit for bit as the local pool (outcomes and every per-tick
-row); the jobs cancelled when the sweep ends, and when it is ended by SIGTERM, a pending job
-included; a job the batch system refuses, or no job size configured, is one message and exit 2
-with nothing written. Without the Slurm and MUNGE programs the module is skipped locally with
-the packages to install (``.ci/run`` installs them; in CI their absence fails).
+row); the jobs cancelled when the sweep ends, and when it is ended by SIGTERM or SIGHUP, a
+pending job included; a job the batch system refuses, or no job size configured, is one
+message and exit 2 with nothing written. Without the Slurm and MUNGE programs the module is
+skipped locally with the packages to install (``.ci/run`` installs them; in CI their absence
+fails).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from tests.test_bad_input import one_error
-from tests.test_experiments_sweep import everything, experiment
+from tests.test_experiments_sweep import SCENARIO, everything, experiment
 
 PROGRAMS = ("munged", "munge", "slurmctld", "slurmd", "sinfo", "squeue", "sbatch", "scancel",
             "scontrol")
@@ -283,12 +284,16 @@ def test_a_sweep_on_slurm_gives_the_local_pools_results_bit_for_bit(slurm: Slurm
     assert slurm.jobs()[job] in {"CANCELLED", "COMPLETED"}, slurm.jobs()
 
 
-def test_a_sweep_ended_by_sigterm_cancels_its_jobs_a_pending_one_too(slurm: Slurm,
-                                                                      tmp_path: Path):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_sweep_ended_by_a_signal_cancels_its_jobs_a_pending_one_too(
+        slurm: Slurm, tmp_path: Path, sig: signal.Signals):
     """The batch system ends a sweep by SIGTERM (its own wall time) and a closed login session
     by SIGHUP: the sweep cancels its jobs, the one still waiting for the node included (it
     would otherwise start later and wait for a scheduler that is gone)."""
-    experiment(tmp_path, ticks=20000)  # long runs: the sweep is still running when stopped
+    experiment(tmp_path)
+    # runs of some 20 s (160x160, 20,000 ticks): the sweep is mid-run when it is stopped
+    big = SCENARIO.format(ticks=20000).replace("width = 20", "width = 160")
+    (tmp_path / "scenario.toml").write_text(big.replace("height = 20", "height = 160"))
     before = set(slurm.jobs())
     with open(tmp_path / "out.txt", "wb") as out, open(tmp_path / "err.txt", "wb") as err:
         proc = subprocess.Popen([RESURGENCE, "sweep", "exp.toml", "--cluster", "slurm",
@@ -306,14 +311,14 @@ def test_a_sweep_ended_by_sigterm_cancels_its_jobs_a_pending_one_too(slurm: Slur
         logs = tmp_path / "jobs"
         until(lambda: any("Registered to:" in p.read_text() for p in logs.glob("*.err")), 120,
               "a worker of the running job registered with the sweep's scheduler")
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(sig)
         code = proc.wait(timeout=120)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=30)
     err = (tmp_path / "err.txt").read_text()
-    assert code == 128 + signal.SIGTERM, err
+    assert code == 128 + sig, err
     assert "Traceback" not in err, err
     jobs = {j: s for j, s in slurm.jobs().items() if j not in before}
     assert sorted(jobs.values()) == ["CANCELLED", "CANCELLED"], jobs
