@@ -30,7 +30,7 @@ run: setup
 ## lint, then the whole test suite (statistical ensembles included)
 test: setup-test
 	$(BIN)/ruff check
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 ## speed and memory, side by side with Mesa (see docs/benchmarks.md)
 bench: setup-test

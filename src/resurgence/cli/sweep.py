@@ -3,6 +3,7 @@ runs."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -31,7 +32,8 @@ def sweep(
     scheduler: Scheduler = None,
     cluster: Annotated[str | None, typer.Option(
         "--cluster", help="slurm or pbs: start Dask workers as batch jobs with dask-jobqueue "
-        "(configured in ~/.config/dask/jobqueue.yaml).")] = None,
+        "(a job's cores and memory in ~/.config/dask/jobqueue.yaml or DASK_JOBQUEUE__SLURM__* "
+        "variables); the jobs are cancelled when the sweep ends.")] = None,
     jobs: Annotated[int, typer.Option("--jobs", min=1, help="Batch jobs for --cluster.")] = 1,
     retries: Annotated[int, typer.Option(
         "--retries", min=0, max=100, help="Retries of a run whose worker died.")] = 3,
@@ -53,10 +55,13 @@ def sweep(
 
       resurgence sweep exp.toml --scheduler tcp://127.0.0.1:8786
 
+      resurgence sweep exp.toml --cluster slurm --jobs 4 --out /shared/results/exp
+
       resurgence sweep experiments/post-mosul-robustness.toml --plan
     """
     from resurgence.experiments import Experiment
     from resurgence.experiments import sweep as run_sweep
+    from resurgence.experiments.executors import ended_cleanly
 
     if scheduler and cluster:
         raise UserInputError("--cluster", [Problem("--cluster", cluster,
@@ -68,7 +73,8 @@ def sweep(
         _print_plan(exp, workers or 1, yes)
         return
     folder = out_folder(out, Path("results") / experiment.stem, create=False)
-    with sweep_progress() as progress:
+    # batch jobs are cancelled when the sweep is ended by SIGTERM or SIGHUP too
+    with ended_cleanly() if cluster else nullcontext(), sweep_progress() as progress:
         task = progress.add_task(exp.name or experiment.stem, total=None, failed=0, retried=0)
 
         def start(total: int, before: int, executor: str) -> None:
