@@ -16,6 +16,7 @@ from resurgence.cli import dashboard  # noqa: F401
 from resurgence.cli import sweep  # noqa: F401
 from resurgence.cli import sensitivity  # noqa: F401
 from resurgence.cli import discover  # noqa: F401
+from resurgence.cli import robustness  # noqa: F401
 from resurgence.cli import calibrate  # noqa: F401
 from resurgence.cli import posterior  # noqa: F401
 

@@ -1,0 +1,70 @@
+"""``resurgence robustness``: regret and satisficing of a sweep's policies across its
+futures (:mod:`resurgence.experiments.robustness`)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from resurgence.cli.app import app, frame_table, out_console, user_errors, write_csv
+from resurgence.errors import Problem, UserInputError
+
+_RULE = re.compile(r"^\s*(\w+)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*$")
+
+
+@app.command()
+@user_errors
+def robustness(
+    folder: Annotated[Path, typer.Argument(help="Results folder of a sweep.")],
+    outcome: Annotated[str, typer.Option(
+        "--outcome", help="The outcome whose regret is measured (e.g. casualties_cumulative).")],
+    rule: Annotated[list[str] | None, typer.Option(
+        "--rule", help="A threshold a policy must meet in a future to satisfice, e.g. "
+        "'resurgence <= 0.5' (repeat; all must hold).")] = None,
+    higher_better: Annotated[bool, typer.Option(
+        "--higher-better", help="More of the outcome is better (default: less).")] = False,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the bootstrap.")] = 0,
+) -> None:
+    """Robustness of the policies (the levers' options) across the futures (design points):
+    per policy, mean and 90th-percentile regret on --outcome, and the share of futures in which
+    every --rule holds (outcomes averaged over each future's replications), with 90% bootstrap
+    intervals over futures.
+
+      resurgence robustness results/post-mosul-robustness --outcome casualties_cumulative
+      --rule 'resurgence <= 0.5'
+
+    Writes DIR/robustness-<outcome>.csv.
+    """
+    from resurgence.experiments.robustness import robustness as table_of
+    from resurgence.experiments.sweep import load_plan
+    from resurgence.store.catalog import Catalog
+
+    plan = load_plan(folder)
+    kept = list(plan["outcomes"])
+    rules = {}
+    for text in rule or []:
+        m = _RULE.match(text)
+        if m is None or m.group(1) not in kept:
+            raise UserInputError("--rule", [Problem("--rule", text, (
+                "OUTCOME OP NUMBER with OP one of <, <=, >, >= and OUTCOME one of "
+                + ", ".join(kept)))])
+        rules[m.group(1)] = (m.group(2), float(m.group(3)))
+    if outcome not in kept:
+        raise UserInputError("--outcome", [Problem("--outcome", outcome, "an outcome of this "
+                                                   "sweep: " + ", ".join(kept))])
+    levers = list(plan["experiment"]["levers"])
+    if not levers:
+        raise UserInputError(str(folder), [Problem(
+            "levers", {}, "the experiment has one policy: nothing to compare")])
+    cases = Catalog(folder, read_only=True).query("SELECT * FROM results ORDER BY row")
+    if cases.empty:
+        raise UserInputError(str(folder), [Problem("runs", 0, "no finished runs yet")])
+    cases["policy"] = cases[levers].astype(str).agg(", ".join, axis=1)
+    result = table_of(cases, outcome, rules, lower_is_better=not higher_better, seed=seed)
+    out_console.print(frame_table(result, title=f"robustness on {outcome} over "
+                                                f"{result['futures'].iloc[0]} futures"))
+    write_csv(result, folder / f"robustness-{outcome}.csv")
+    out_console.print(f"written: {folder}/robustness-{outcome}.csv", highlight=False)
