@@ -197,3 +197,47 @@ def _write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "s.toml"
     path.write_text(text)
     return path
+
+
+def test_prim_finds_a_known_box(tmp_path: Path):
+    """A synthetic outcome stands in for the model: a case is of interest exactly when
+    legitimacy is in [0.2, 0.5] and the threshold above 0.7 (a box of mass 0.09 in 800
+    Latin-hypercube points); cop density is noise. PRIM restricts legitimacy and threshold
+    to about that box (within 0.05: the points near its edges) and leaves cop density free,
+    with density at least 0.8 and coverage at least 0.8."""
+    (tmp_path / "s.toml").write_text(SCENARIO)
+    (tmp_path / "exp.toml").write_text("""
+scenario = "s.toml"
+seed = 3
+[design]
+kind = "latin_hypercube"
+samples = 800
+[uncertainties."epstein.legitimacy"]
+low = 0
+high = 1
+[uncertainties."epstein.threshold"]
+low = 0
+high = 1
+[uncertainties."epstein.cop_density"]
+low = 0
+high = 0.3
+[outcomes]
+keep = ["outbursts"]
+""")
+    plan = make_plan(Experiment.load(tmp_path / "exp.toml"))
+    folder = tmp_path / "out"
+    folder.mkdir()
+    write_plan(plan, folder)
+    d = plan.design
+    inside = d["epstein.legitimacy"].between(0.2, 0.5) & (d["epstein.threshold"] > 0.7)
+    Catalog(folder).add({"run_id": rid, "seed": int(seed), "outcomes": {"outbursts": float(y)}}
+                        for rid, seed, y in zip(d.run_id, d.seed, inside * 10, strict=True))
+    Catalog(folder).set_design()
+    found = discover(folder, "outbursts", "> 5", threshold=0.8)
+    limits = found.limits.set_index("input")
+    assert found.stats["density"] >= 0.8 and found.stats["coverage"] >= 0.8
+    assert set(limits.index) == {"epstein.legitimacy", "epstein.threshold"}
+    lo, hi = limits["low"].astype(float), limits["high"].astype(float)
+    assert abs(lo["epstein.legitimacy"] - 0.2) < 0.05
+    assert abs(hi["epstein.legitimacy"] - 0.5) < 0.05
+    assert abs(lo["epstein.threshold"] - 0.7) < 0.05 and hi["epstein.threshold"] > 0.95

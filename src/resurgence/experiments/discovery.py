@@ -1,4 +1,5 @@
-"""Scenario discovery: which ranges of the uncertainties (and which levers) make an outcome
+"""Scenario discovery: which ranges of the uncertainties, of the parameters drawn from a
+posterior (a study's futures) and which levers make an outcome
 happen, found with PRIM (Friedman & Fisher 1999) as the EMA Workbench implements it for
 scenario discovery (Bryant & Lempert 2010; Kwakkel 2017).
 
@@ -67,7 +68,8 @@ def discover(folder: Path, outcome: str, condition: str, threshold: float = 0.8,
             "--outcome", outcome, "not an outcome of this sweep (allowed: "
             + ", ".join(plan["outcomes"]) + ")")])
     op, value = parse_condition(condition, outcome)
-    inputs = list(plan["experiment"]["uncertainties"]) + list(plan["experiment"]["levers"])
+    inputs = [*plan["experiment"]["uncertainties"], *plan.get("posterior_keys", []),
+              *plan["experiment"]["levers"]]
     if not inputs:
         raise UserInputError(str(folder), [Problem(
             "uncertainties", {}, "the experiment varies nothing: no ranges to discover")])

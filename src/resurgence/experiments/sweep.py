@@ -114,6 +114,7 @@ def write_plan(plan: Plan, folder: Path) -> None:
         "problem": plan.problem,
         "samples": plan.samples.tolist(),
         "policies": plan.policies,
+        "posterior_keys": exp.posterior_keys,
         "outcomes": exp.outcome_names,
         "package_version": __version__,
     })
