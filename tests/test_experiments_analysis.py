@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from resurgence.cli import app
 from resurgence.experiments import Experiment, make_plan, sweep
 from resurgence.experiments.calibration import Target, calibrate
-from resurgence.experiments.discovery import discover
+from resurgence.experiments.discovery import discover, feature_scores
 from resurgence.experiments.executors import Pool
 from resurgence.experiments.outcomes import reduce
 from resurgence.experiments.sensitivity import analyse
@@ -199,7 +199,7 @@ def _write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_prim_finds_a_known_box(tmp_path: Path):
+def test_prim_finds_a_known_box_and_feature_scoring_its_inputs(tmp_path: Path):
     """A synthetic outcome stands in for the model: a case is of interest exactly when
     legitimacy is in [0.2, 0.5] and the threshold above 0.7 (a box of mass 0.09 in 800
     Latin-hypercube points); cop density is noise. PRIM restricts legitimacy and threshold
@@ -234,6 +234,10 @@ keep = ["outbursts"]
                         for rid, seed, y in zip(d.run_id, d.seed, inside * 10, strict=True))
     Catalog(folder).set_design()
     found = discover(folder, "outbursts", "> 5", threshold=0.8)
+    # feature scoring ranks the two inputs of the box above the noise
+    scores = feature_scores(folder, "outbursts", seed=1).set_index("input")["score"]
+    assert scores["epstein.cop_density"] < 0.5 * min(scores["epstein.legitimacy"],
+                                                     scores["epstein.threshold"])
     limits = found.limits.set_index("input")
     assert found.stats["density"] >= 0.8 and found.stats["coverage"] >= 0.8
     assert set(limits.index) == {"epstein.legitimacy", "epstein.threshold"}

@@ -72,7 +72,7 @@ def test_intervals_hold_the_estimate_narrow_with_more_futures_and_repeat():
                                                   {"casualties": ("<", 110.0)}, seed=3))
 
 
-def test_the_command_ranks_a_sweeps_policies_and_refuses_a_bad_rule(tmp_path: Path):
+def test_the_commands_rank_a_sweeps_policies_and_its_inputs(tmp_path: Path):
     """A small sweep (two policies: jail terms of 10 and 30, over 3 futures x 2 seeds) through
     ``resurgence robustness``: one row per policy, the best policy's regret 0 in every future
     is its own, regret never negative, satisficing a share; a bad rule is one message."""
@@ -91,6 +91,15 @@ def test_the_command_ranks_a_sweeps_policies_and_refuses_a_bad_rule(tmp_path: Pa
     assert sorted(table.policy.astype(float)) == [10.0, 30.0] and (table.futures == 3).all()
     assert (table.regret_mean >= 0).all() and table.regret_mean.min() < table.regret_mean.max()
     assert table.satisficing.between(0, 1).all()
+    # what drives the outcome, over the same runs (EMA Workbench feature scoring)
+    scored = subprocess.run([EXE, "features", str(tmp_path / "out"), "--outcome",
+                             "peak_active"], capture_output=True, text=True, env=env,
+                            timeout=300)
+    assert scored.returncode == 0, scored.stderr
+    scores = pd.read_csv(tmp_path / "out" / "features-peak_active.csv")
+    assert set(scores.input) == {"epstein.legitimacy", "epstein.citizen_vision",
+                                 "epstein.max_jail_term"}
+    assert scores.score.sum() == pytest.approx(1.0)
     bad = subprocess.run([EXE, "robustness", str(tmp_path / "out"), "--outcome", "peak_active",
                           "--rule", "nonsense < 1"], capture_output=True, text=True, env=env)
     assert bad.returncode == 2 and "--rule" in bad.stderr and "Traceback" not in bad.stderr

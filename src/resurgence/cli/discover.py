@@ -48,3 +48,25 @@ def discover(
     out_console.print(f"written: {folder}/discover-{outcome}.csv, .png", highlight=False)
 
 
+
+
+@app.command()
+@user_errors
+def features(
+    folder: Annotated[Path, typer.Argument(help="Results folder of a sweep.")],
+    outcome: Annotated[str, typer.Option("--outcome", help="An outcome the sweep kept.")],
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the trees.")] = 0,
+) -> None:
+    """Feature scoring (EMA Workbench, extra trees): which inputs (uncertainties, parameters
+    drawn from a posterior, levers) drive the outcome, as shares of importance.
+
+      resurgence features DIR --outcome casualties_cumulative
+
+    Writes DIR/features-<outcome>.csv.
+    """
+    from resurgence.experiments.discovery import feature_scores
+
+    scores = feature_scores(folder, outcome, seed=seed)
+    out_console.print(frame_table(scores, title=f"what drives {outcome}"))
+    write_csv(scores, folder / f"features-{outcome}.csv")
+    out_console.print(f"written: {folder}/features-{outcome}.csv", highlight=False)

@@ -58,16 +58,14 @@ def parse_condition(condition: str, outcome: str) -> tuple[str, float]:
     return match.group(1), float(match.group(2))
 
 
-def discover(folder: Path, outcome: str, condition: str, threshold: float = 0.8,
-             peel_alpha: float = 0.05) -> Discovery:
-    """Run PRIM on the finished runs of a sweep (drawn by
-    :func:`resurgence.viz.experiment_plots.plot_tradeoff`)."""
+def cases(folder: Path, outcome: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """The finished runs of a sweep as cases: their inputs (uncertainties, parameters drawn
+    from a posterior, levers; text as categories, constant ones dropped) and ``outcome``."""
     plan = load_plan(folder)
     if outcome not in plan["outcomes"]:
         raise UserInputError("--outcome", [Problem(
             "--outcome", outcome, "not an outcome of this sweep (allowed: "
             + ", ".join(plan["outcomes"]) + ")")])
-    op, value = parse_condition(condition, outcome)
     inputs = [*plan["experiment"]["uncertainties"], *plan.get("posterior_keys", []),
               *plan["experiment"]["levers"]]
     if not inputs:
@@ -76,13 +74,37 @@ def discover(folder: Path, outcome: str, condition: str, threshold: float = 0.8,
     df = Catalog(folder, read_only=True).query("SELECT * FROM results ORDER BY row")
     if df.empty:
         raise UserInputError(str(folder), [Problem("runs", 0, "no finished runs yet")])
-    y = OPS[op](df[outcome].to_numpy(dtype=float), value)
     x = df[inputs].copy()
     for col in x.columns:
         if x[col].dtype == object or str(x[col].dtype).startswith(("str", "string")):
             x[col] = x[col].astype(str).astype("category")
         elif x[col].nunique() <= 1:
             x = x.drop(columns=col)
+    return x, df[outcome].to_numpy(dtype=float)
+
+
+def feature_scores(folder: Path, outcome: str, seed: int = 0) -> pd.DataFrame:
+    """What drives ``outcome``: each input's share of the extra-trees importance (the EMA
+    Workbench's feature scoring; Geurts et al. 2006), highest first; the seed fixes it."""
+    x, y = cases(folder, outcome)
+    if x.empty:
+        raise UserInputError(str(folder), [Problem("inputs", {}, "no input varies")])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from ema_workbench.analysis.feature_scoring import RuleInductionType, get_ex_feature_scores
+
+        scores, _ = get_ex_feature_scores(x, y, mode=RuleInductionType.REGRESSION,
+                                          random_state=seed)
+    return scores.reset_index().set_axis(["input", "score"], axis=1)
+
+
+def discover(folder: Path, outcome: str, condition: str, threshold: float = 0.8,
+             peel_alpha: float = 0.05) -> Discovery:
+    """Run PRIM on the finished runs of a sweep (drawn by
+    :func:`resurgence.viz.experiment_plots.plot_tradeoff`)."""
+    op, value = parse_condition(condition, outcome)
+    x, outcomes = cases(folder, outcome)
+    y = OPS[op](outcomes, value)
     if x.empty or not y.any() or y.all():
         raise UserInputError("--condition", [Problem(
             "--condition", f"{outcome} {op} {value:g}",
