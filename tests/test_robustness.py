@@ -12,7 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from resurgence.experiments.robustness import per_future, regret, robustness, satisficing
+from resurgence.experiments.robustness import (
+    per_future,
+    regret,
+    robustness,
+    satisficing,
+    surface,
+)
 
 EXE = str(Path(sys.executable).with_name("resurgence"))
 
@@ -100,6 +106,32 @@ def test_the_commands_rank_a_sweeps_policies_and_its_inputs(tmp_path: Path):
     assert set(scores.input) == {"epstein.legitimacy", "epstein.citizen_vision",
                                  "epstein.max_jail_term"}
     assert scores.score.sum() == pytest.approx(1.0)
+    not_a_lever = subprocess.run([EXE, "surface", str(tmp_path / "out"), "--x",
+                                  "epstein.max_jail_term", "--y", "nonsense", "--outcome",
+                                  "peak_active"], capture_output=True, text=True, env=env)
+    assert not_a_lever.returncode == 2 and "--y" in not_a_lever.stderr
     bad = subprocess.run([EXE, "robustness", str(tmp_path / "out"), "--outcome", "peak_active",
                           "--rule", "nonsense < 1"], capture_output=True, text=True, env=env)
     assert bad.returncode == 2 and "--rule" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_the_surface_is_the_mean_at_each_setting_and_draws_one_map_per_facet():
+    """Two levers x and y (2 x 2) and a facet (2), three cases a cell: the surface is each
+    cell's mean, by hand; the figure has one heat map per facet value."""
+    from resurgence.viz.experiment_plots import plot_surface
+
+    rows = []
+    for f in ("lo", "hi"):
+        for xv in (0.2, 0.8):
+            for yv in (0.4, 0.6):
+                for k in range(3):
+                    rows.append({"air": f, "inclusion": xv, "forces": yv,
+                                 "resurgence": float(k == 0 and xv == 0.2)})
+    table = surface(pd.DataFrame(rows), "inclusion", "forces", "resurgence", facet="air")
+    assert len(table) == 8 and (table.cases == 3).all()
+    assert table.set_index(["air", "forces", "inclusion"]).loc[("lo", 0.4, 0.2),
+                                                               "resurgence"] == pytest.approx(1 / 3)
+    assert (table[table.inclusion == 0.8].resurgence == 0).all()
+    fig = plot_surface(table, "inclusion", "forces", "resurgence", facet="air")
+    maps = [ax for ax in fig.get_axes() if ax.get_images()]
+    assert sorted(ax.get_title() for ax in maps) == ["air = hi", "air = lo"]

@@ -1,5 +1,6 @@
-"""``resurgence robustness``: regret and satisficing of a sweep's policies across its
-futures (:mod:`resurgence.experiments.robustness`)."""
+"""``resurgence robustness`` and ``resurgence surface``: regret and satisficing of a sweep's
+policies across its futures, and the dose-response surface of its levers
+(:mod:`resurgence.experiments.robustness`)."""
 
 from __future__ import annotations
 
@@ -68,3 +69,46 @@ def robustness(
                                                 f"{result['futures'].iloc[0]} futures"))
     write_csv(result, folder / f"robustness-{outcome}.csv")
     out_console.print(f"written: {folder}/robustness-{outcome}.csv", highlight=False)
+
+
+@app.command()
+@user_errors
+def surface(
+    folder: Annotated[Path, typer.Argument(help="Results folder of a sweep.")],
+    x: Annotated[str, typer.Option("--x", help="A lever of the sweep (columns).")],
+    y: Annotated[str, typer.Option("--y", help="Another lever (rows).")],
+    outcome: Annotated[str, typer.Option("--outcome", help="An outcome the sweep kept.")],
+    facet: Annotated[str | None, typer.Option(
+        "--facet", help="A third lever: one map per option.")] = None,
+) -> None:
+    """The dose-response surface of a sweep: the mean outcome over its futures and
+    replications at each setting of two (or three) levers, as a table and heat maps.
+
+      resurgence surface results/post-mosul-dose-response --x inclusion --y forces
+      --facet air --outcome resurgence
+
+    Writes DIR/surface-<outcome>.csv and .png.
+    """
+    from resurgence.cli.app import write_png
+    from resurgence.experiments.robustness import surface as surface_of
+    from resurgence.experiments.sweep import load_plan
+    from resurgence.store.catalog import Catalog
+    from resurgence.viz.experiment_plots import plot_surface
+
+    plan = load_plan(folder)
+    levers = list(plan["experiment"]["levers"])
+    for key, name in (("--x", x), ("--y", y), ("--facet", facet)):
+        if name is not None and name not in levers:
+            raise UserInputError(key, [Problem(key, name, "a lever of this sweep: "
+                                               + (", ".join(levers) or "(none)"))])
+    if outcome not in plan["outcomes"]:
+        raise UserInputError("--outcome", [Problem("--outcome", outcome, "an outcome of this "
+                                                   "sweep: " + ", ".join(plan["outcomes"]))])
+    cases = Catalog(folder, read_only=True).query("SELECT * FROM results ORDER BY row")
+    if cases.empty:
+        raise UserInputError(str(folder), [Problem("runs", 0, "no finished runs yet")])
+    table = surface_of(cases, x, y, outcome, facet)
+    out_console.print(frame_table(table, title=f"{outcome} by {x} and {y}"))
+    write_csv(table, folder / f"surface-{outcome}.csv")
+    write_png(plot_surface(table, x, y, outcome, facet), folder / f"surface-{outcome}.png")
+    out_console.print(f"written: {folder}/surface-{outcome}.csv, .png", highlight=False)

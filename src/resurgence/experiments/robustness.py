@@ -89,3 +89,13 @@ def robustness(cases: pd.DataFrame, outcome: str, rules: Mapping[str, tuple[str,
                      "satisficing": float(s.mean()), "satisficing_low": s_lo,
                      "satisficing_high": s_hi})
     return pd.DataFrame(rows).sort_values("regret_mean", kind="stable").reset_index(drop=True)
+
+
+def surface(cases: pd.DataFrame, x: str, y: str, outcome: str,
+            facet: str | None = None) -> pd.DataFrame:
+    """The dose-response surface: the mean of ``outcome`` over every case (futures and
+    replications) at each (``facet``,) ``y``, ``x`` setting of the levers; one row per
+    setting with its mean and the number of cases. O(cases)."""
+    keys = [k for k in (facet, y, x) if k is not None]
+    out = cases.groupby(keys, sort=True)[outcome].agg(["mean", "count"]).reset_index()
+    return out.rename(columns={"mean": outcome, "count": "cases"})

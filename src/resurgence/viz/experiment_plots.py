@@ -86,3 +86,28 @@ def plot_tradeoff(found: Discovery) -> Figure:
                  fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def plot_surface(table: pd.DataFrame, x: str, y: str, outcome: str,
+                 facet: str | None = None) -> Figure:
+    """Heat maps of a dose-response surface (:func:`resurgence.experiments.robustness.surface`),
+    one per ``facet`` value, each cell labelled with its mean."""
+    facets = [None] if facet is None else list(dict.fromkeys(table[facet]))
+    fig = new_figure(figsize=(3.6 * len(facets) + 0.8, 3.4))
+    axes = fig.subplots(1, len(facets), squeeze=False)[0]
+    lo, hi = float(table[outcome].min()), float(table[outcome].max())
+    for ax, value in zip(axes, facets, strict=True):
+        part = table if value is None else table[table[facet] == value]
+        grid = part.pivot(index=y, columns=x, values=outcome)
+        image = ax.imshow(grid.to_numpy(float), origin="lower", cmap="viridis", vmin=lo,
+                          vmax=hi if hi > lo else lo + 1, aspect="auto")
+        ax.set_xticks(range(grid.shape[1]), [str(c) for c in grid.columns])
+        ax.set_yticks(range(grid.shape[0]), [str(r) for r in grid.index])
+        for (i, j), v in np.ndenumerate(grid.to_numpy(float)):
+            ax.text(j, i, f"{v:.2g}", ha="center", va="center", fontsize=7, color="white")
+        ax.set_xlabel(x)
+        ax.set_ylabel(y)
+        if value is not None:
+            ax.set_title(f"{facet} = {value}", fontsize=9)
+    fig.colorbar(image, ax=list(axes), label=outcome, shrink=0.9)
+    return fig
