@@ -106,6 +106,16 @@ def test_the_commands_rank_a_sweeps_policies_and_its_inputs(tmp_path: Path):
     assert set(scores.input) == {"epstein.legitimacy", "epstein.citizen_vision",
                                  "epstein.max_jail_term"}
     assert scores.score.sum() == pytest.approx(1.0)
+    # the study's report: plan, robustness table, PRIM where the rule fails, feature scores
+    reported = subprocess.run([EXE, "report", str(tmp_path / "out"), "--outcome", "peak_active",
+                               "--rule", "outbursts <= 1", "--out", str(tmp_path / "r.html")],
+                              capture_output=True, text=True, env=env, timeout=300)
+    assert reported.returncode == 0, reported.stderr
+    page = (tmp_path / "r.html").read_text()
+    for heading in ("The plan", "Robustness", "Where outbursts &gt; 1", "What drives peak_active",
+                    "Provenance"):
+        assert f"<h2>{heading}" in page, heading
+    assert "regret_mean" in page and "10.0" in page and "30.0" in page
     not_a_lever = subprocess.run([EXE, "surface", str(tmp_path / "out"), "--x",
                                   "epstein.max_jail_term", "--y", "nonsense", "--outcome",
                                   "peak_active"], capture_output=True, text=True, env=env)

@@ -15,7 +15,8 @@ from resurgence.cli.app import app, out_console, user_errors
 def report(
     results: Annotated[
         list[Path],
-        typer.Argument(help="Result folders written by `resurgence run` (one or more).",
+        typer.Argument(help="Result folders written by `resurgence run` (one or more), or "
+                       "the folder of a sweep (a policy study).",
                        show_default=False),
     ],
     out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path(
@@ -43,6 +44,19 @@ def report(
         typer.Option("--after", help="Insurgency: count resurgence only after this date "
                      "(YYYY-MM-DD), e.g. the date policies branch."),
     ] = None,
+    outcome: Annotated[
+        str | None,
+        typer.Option("--outcome", help="A policy study (a sweep's folder): the outcome whose "
+                     "regret ranks the policies (default: the sweep's first outcome)."),
+    ] = None,
+    rule: Annotated[
+        list[str] | None,
+        typer.Option("--rule", help="A policy study: a threshold to satisfice, e.g. "
+                     "'resurgence <= 0.5' (repeat)."),
+    ] = None,
+    higher_better: Annotated[
+        bool, typer.Option("--higher-better", help="A policy study: more of --outcome is "
+                           "better.")] = False,
 ) -> None:
     """Write one self-contained HTML report comparing result folders: the question, the
     settings, an outcome table (mean and 90% interval over seeds), the curves, maps, and
@@ -57,12 +71,22 @@ def report(
 
       resurgence report results/post-mosul-military-only results/post-mosul-inclusion
       --after 2017-07-10 --map-dates 2014-06-10 --out post-mosul.html
+
+    Given the folder of a sweep (`resurgence sweep`), it reports a policy study instead: the
+    plan, the policies' regret and satisficing across the futures, where the rules fail
+    (PRIM), what drives the outcome, the dose-response surface of the first levers.
+
+      resurgence report results/post-mosul-robustness --outcome casualties_cumulative
+      --rule 'resurgence <= 0.5' --out robustness.html
     """
     from resurgence.store.run_folder import out_file
     from resurgence.viz.report import write_report
     from resurgence.viz.snapshots import parse_dates
 
     out_file(out)
+    if len(results) == 1 and (results[0] / "plan.json").exists():  # a sweep: a policy study
+        _study(results[0], out, title, outcome, rule or [], higher_better)
+        return
     dates = parse_dates(map_dates)
     if after is not None:
         parse_dates(after, "--after")
@@ -71,3 +95,21 @@ def report(
     out_console.print(f"report: {out}")
 
 
+
+
+def _study(folder: Path, out: Path, title: str | None, outcome: str | None, rules: list[str],
+           higher_better: bool) -> None:
+    """``report SWEEP_DIR``: the policy study's report."""
+    from resurgence.errors import Problem, UserInputError
+    from resurgence.experiments.robustness import parse_rules
+    from resurgence.experiments.sweep import load_plan
+    from resurgence.viz.study_report import write_study_report
+
+    kept = list(load_plan(folder)["outcomes"])
+    outcome = outcome or kept[0]
+    if outcome not in kept:
+        raise UserInputError("--outcome", [Problem("--outcome", outcome, "an outcome of this "
+                                                   "sweep: " + ", ".join(kept))])
+    write_study_report(folder, out, outcome, parse_rules(rules, kept),
+                       lower_is_better=not higher_better, title=title)
+    out_console.print(f"report: {out}")

@@ -4,7 +4,6 @@ policies across its futures, and the dose-response surface of its levers
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated
 
@@ -12,8 +11,6 @@ import typer
 
 from resurgence.cli.app import app, frame_table, out_console, user_errors, write_csv
 from resurgence.errors import Problem, UserInputError
-
-_RULE = re.compile(r"^\s*(\w+)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*$")
 
 
 @app.command()
@@ -39,20 +36,14 @@ def robustness(
 
     Writes DIR/robustness-<outcome>.csv.
     """
+    from resurgence.experiments.robustness import parse_rules
     from resurgence.experiments.robustness import robustness as table_of
     from resurgence.experiments.sweep import load_plan
     from resurgence.store.catalog import Catalog
 
     plan = load_plan(folder)
     kept = list(plan["outcomes"])
-    rules = {}
-    for text in rule or []:
-        m = _RULE.match(text)
-        if m is None or m.group(1) not in kept:
-            raise UserInputError("--rule", [Problem("--rule", text, (
-                "OUTCOME OP NUMBER with OP one of <, <=, >, >= and OUTCOME one of "
-                + ", ".join(kept)))])
-        rules[m.group(1)] = (m.group(2), float(m.group(3)))
+    rules = parse_rules(rule or [], kept)
     if outcome not in kept:
         raise UserInputError("--outcome", [Problem("--outcome", outcome, "an outcome of this "
                                                    "sweep: " + ", ".join(kept))])

@@ -17,12 +17,30 @@ seeded), the futures being the sample that the study draws.
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from resurgence.errors import Problem, UserInputError
+
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+_RULE = re.compile(r"^\s*(\w+)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*$")
+
+
+def parse_rules(texts: Sequence[str], outcomes: Sequence[str]) -> dict[str, tuple[str, float]]:
+    """``["resurgence <= 0.5", ...]`` -> ``{"resurgence": ("<=", 0.5)}``; a rule that is not
+    ``OUTCOME OP NUMBER`` with one of ``outcomes`` raises UserInputError (``--rule``)."""
+    rules = {}
+    for text in texts:
+        m = _RULE.match(text)
+        if m is None or m.group(1) not in outcomes:
+            raise UserInputError("--rule", [Problem("--rule", text, (
+                "OUTCOME OP NUMBER with OP one of <, <=, >, >= and OUTCOME one of "
+                + ", ".join(outcomes)))])
+        rules[m.group(1)] = (m.group(2), float(m.group(3)))
+    return rules
 
 
 def per_future(cases: pd.DataFrame, outcomes: Sequence[str], future: str = "point",
