@@ -3,9 +3,11 @@ discovery, calibration that recovers a known parameter, and the results command.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -37,21 +39,8 @@ ISHIGAMI_S1 = [0.3139, 0.4424, 0.0]
 ISHIGAMI_ST = [0.5576, 0.4424, 0.2437]
 
 
-def test_sobol_indices_of_the_ishigami_function_match_the_known_values(tmp_path: Path):
-    """The whole path a sweep's outputs take (design order, catalog, averaging per point,
-    SALib), with the Ishigami function standing in for the model. Three scenario keys span
-    the inputs; each is mapped affinely onto (-pi, pi), which leaves Sobol' indices unchanged.
-    Saltelli sample N = 1024 (5,120 points): tolerance 0.03 on every index (the estimates
-    land within 0.005; SALib's 95% bootstrap half-widths at this N are 0.03-0.06)."""
-    from SALib.test_functions import Ishigami
-
-    (tmp_path / "s.toml").write_text(SCENARIO)
-    (tmp_path / "exp.toml").write_text("""
-scenario = "s.toml"
-seed = 1
-[design]
-kind = "sobol"
-samples = 1024
+#: three scenario keys spanning a unit cube (cop density up to 0.3)
+CUBE = """
 [uncertainties."epstein.legitimacy"]
 low = 0
 high = 1
@@ -61,21 +50,42 @@ high = 1
 [uncertainties."epstein.cop_density"]
 low = 0
 high = 0.3
-[outcomes]
-keep = ["mean_active_share"]
-""")
+"""
+
+
+def synthetic(tmp_path: Path, design: str, outcome: str,
+              model: Callable[[pd.DataFrame], np.ndarray]) -> Path:
+    """A sweep's results folder whose outcome comes from ``model(design table)`` instead of
+    runs: the whole path of a sweep's outputs (design order, catalog) without simulating."""
+    (tmp_path / "s.toml").write_text(SCENARIO)
+    (tmp_path / "exp.toml").write_text(f'scenario = "s.toml"\n{design}{CUBE}[outcomes]\n'
+                                       f'keep = ["{outcome}"]\n')
     plan = make_plan(Experiment.load(tmp_path / "exp.toml"))
     folder = tmp_path / "out"
     folder.mkdir()
     write_plan(plan, folder)
     d = plan.design
-    u = np.stack([d["epstein.legitimacy"], d["epstein.threshold"],
-                  d["epstein.cop_density"] / 0.3], axis=1)
-    y = Ishigami.evaluate(-np.pi + 2 * np.pi * u)
-    Catalog(folder).add({"run_id": rid, "seed": int(seed), "outcomes": {"mean_active_share":
-                                                                         value}}
-                        for rid, seed, value in zip(d.run_id, d.seed, y, strict=True))
+    Catalog(folder).add({"run_id": rid, "seed": int(seed), "outcomes": {outcome: float(y)}}
+                        for rid, seed, y in zip(d.run_id, d.seed, model(d), strict=True))
     Catalog(folder).set_design()
+    return folder
+
+
+def test_sobol_indices_of_the_ishigami_function_match_the_known_values(tmp_path: Path):
+    """The whole path a sweep's outputs take (design order, catalog, averaging per point,
+    SALib), with the Ishigami function standing in for the model. Three scenario keys span
+    the inputs; each is mapped affinely onto (-pi, pi), which leaves Sobol' indices unchanged.
+    Saltelli sample N = 1024 (5,120 points): tolerance 0.03 on every index (the estimates
+    land within 0.005; SALib's 95% bootstrap half-widths at this N are 0.03-0.06)."""
+    from SALib.test_functions import Ishigami
+
+    def ishigami(d: pd.DataFrame) -> np.ndarray:
+        u = np.stack([d["epstein.legitimacy"], d["epstein.threshold"],
+                      d["epstein.cop_density"] / 0.3], axis=1)
+        return Ishigami.evaluate(-np.pi + 2 * np.pi * u)
+
+    folder = synthetic(tmp_path, 'seed = 1\n[design]\nkind = "sobol"\nsamples = 1024\n',
+                       "mean_active_share", ishigami)
     table = analyse(folder)[("mean_active_share", "all")]
     assert np.allclose(table.S1, ISHIGAMI_S1, atol=0.03), table
     assert np.allclose(table.ST, ISHIGAMI_ST, atol=0.03), table
@@ -205,34 +215,12 @@ def test_prim_finds_a_known_box_and_feature_scoring_its_inputs(tmp_path: Path):
     Latin-hypercube points); cop density is noise. PRIM restricts legitimacy and threshold
     to about that box (within 0.05: the points near its edges) and leaves cop density free,
     with density at least 0.8 and coverage at least 0.8."""
-    (tmp_path / "s.toml").write_text(SCENARIO)
-    (tmp_path / "exp.toml").write_text("""
-scenario = "s.toml"
-seed = 3
-[design]
-kind = "latin_hypercube"
-samples = 800
-[uncertainties."epstein.legitimacy"]
-low = 0
-high = 1
-[uncertainties."epstein.threshold"]
-low = 0
-high = 1
-[uncertainties."epstein.cop_density"]
-low = 0
-high = 0.3
-[outcomes]
-keep = ["outbursts"]
-""")
-    plan = make_plan(Experiment.load(tmp_path / "exp.toml"))
-    folder = tmp_path / "out"
-    folder.mkdir()
-    write_plan(plan, folder)
-    d = plan.design
-    inside = d["epstein.legitimacy"].between(0.2, 0.5) & (d["epstein.threshold"] > 0.7)
-    Catalog(folder).add({"run_id": rid, "seed": int(seed), "outcomes": {"outbursts": float(y)}}
-                        for rid, seed, y in zip(d.run_id, d.seed, inside * 10, strict=True))
-    Catalog(folder).set_design()
+    def box(d: pd.DataFrame) -> np.ndarray:
+        inside = d["epstein.legitimacy"].between(0.2, 0.5) & (d["epstein.threshold"] > 0.7)
+        return inside.to_numpy(float) * 10
+
+    folder = synthetic(tmp_path, 'seed = 3\n[design]\nkind = "latin_hypercube"\n'
+                       'samples = 800\n', "outbursts", box)
     found = discover(folder, "outbursts", "> 5", threshold=0.8)
     # feature scoring ranks the two inputs of the box above the noise
     scores = feature_scores(folder, "outbursts", seed=1).set_index("input")["score"]
