@@ -120,6 +120,12 @@ def test_the_commands_rank_a_sweeps_policies_and_its_inputs(tmp_path: Path):
                                   "epstein.max_jail_term", "--y", "nonsense", "--outcome",
                                   "peak_active"], capture_output=True, text=True, env=env)
     assert not_a_lever.returncode == 2 and "--y" in not_a_lever.stderr
+    twice = subprocess.run([EXE, "surface", str(tmp_path / "out"), "--x",
+                            "epstein.max_jail_term", "--y", "epstein.max_jail_term",
+                            "--outcome", "peak_active"], capture_output=True, text=True,
+                           env=env)
+    assert twice.returncode == 2 and "each named once" in twice.stderr
+    assert "Traceback" not in twice.stderr
     bad = subprocess.run([EXE, "robustness", str(tmp_path / "out"), "--outcome", "peak_active",
                           "--rule", "nonsense < 1"], capture_output=True, text=True, env=env)
     assert bad.returncode == 2 and "--rule" in bad.stderr and "Traceback" not in bad.stderr

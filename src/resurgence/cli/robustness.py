@@ -10,7 +10,6 @@ from typing import Annotated
 import typer
 
 from resurgence.cli.app import app, frame_table, out_console, user_errors, write_csv
-from resurgence.errors import Problem, UserInputError
 
 
 @app.command()
@@ -36,25 +35,12 @@ def robustness(
 
     Writes DIR/robustness-<outcome>.csv.
     """
-    from resurgence.experiments.robustness import parse_rules
+    from resurgence.experiments.robustness import load_study, parse_rules
     from resurgence.experiments.robustness import robustness as table_of
-    from resurgence.experiments.sweep import load_plan
-    from resurgence.store.catalog import Catalog
 
-    plan = load_plan(folder)
-    kept = list(plan["outcomes"])
-    rules = parse_rules(rule or [], kept)
-    if outcome not in kept:
-        raise UserInputError("--outcome", [Problem("--outcome", outcome, "an outcome of this "
-                                                   "sweep: " + ", ".join(kept))])
-    levers = list(plan["experiment"]["levers"])
-    if not levers:
-        raise UserInputError(str(folder), [Problem(
-            "levers", {}, "the experiment has one policy: nothing to compare")])
-    cases = Catalog(folder, read_only=True).query("SELECT * FROM results ORDER BY row")
-    if cases.empty:
-        raise UserInputError(str(folder), [Problem("runs", 0, "no finished runs yet")])
-    cases["policy"] = cases[levers].astype(str).agg(", ".join, axis=1)
+    study = load_study(folder, outcome)
+    rules = parse_rules(rule or [], study.plan["outcomes"])
+    cases = study.cases
     result = table_of(cases, outcome, rules, lower_is_better=not higher_better, seed=seed)
     out_console.print(frame_table(result, title=f"robustness on {outcome} over "
                                                 f"{result['futures'].iloc[0]} futures"))
@@ -81,23 +67,11 @@ def surface(
     Writes DIR/surface-<outcome>.csv and .png.
     """
     from resurgence.cli.app import write_png
+    from resurgence.experiments.robustness import load_study
     from resurgence.experiments.robustness import surface as surface_of
-    from resurgence.experiments.sweep import load_plan
-    from resurgence.store.catalog import Catalog
     from resurgence.viz.experiment_plots import plot_surface
 
-    plan = load_plan(folder)
-    levers = list(plan["experiment"]["levers"])
-    for key, name in (("--x", x), ("--y", y), ("--facet", facet)):
-        if name is not None and name not in levers:
-            raise UserInputError(key, [Problem(key, name, "a lever of this sweep: "
-                                               + (", ".join(levers) or "(none)"))])
-    if outcome not in plan["outcomes"]:
-        raise UserInputError("--outcome", [Problem("--outcome", outcome, "an outcome of this "
-                                                   "sweep: " + ", ".join(plan["outcomes"]))])
-    cases = Catalog(folder, read_only=True).query("SELECT * FROM results ORDER BY row")
-    if cases.empty:
-        raise UserInputError(str(folder), [Problem("runs", 0, "no finished runs yet")])
+    cases = load_study(folder, outcome, {"--x": x, "--y": y, "--facet": facet}).cases
     table = surface_of(cases, x, y, outcome, facet)
     out_console.print(frame_table(table, title=f"{outcome} by {x} and {y}"))
     write_csv(table, folder / f"surface-{outcome}.csv")

@@ -19,6 +19,9 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,6 +44,46 @@ def parse_rules(texts: Sequence[str], outcomes: Sequence[str]) -> dict[str, tupl
                 + ", ".join(outcomes)))])
         rules[m.group(1)] = (m.group(2), float(m.group(3)))
     return rules
+
+
+@dataclass(frozen=True)
+class Study:
+    """A sweep read as a policy study: its plan, its levers, and its finished runs with a
+    ``policy`` column (the levers' options, joined)."""
+
+    plan: dict[str, Any]
+    levers: list[str]
+    cases: pd.DataFrame
+
+
+def load_study(folder: Path, outcome: str | None = None,
+               levers: Mapping[str, str | None] | None = None) -> Study:
+    """The finished runs of the sweep in ``folder`` as a policy study. A folder that is not a
+    sweep, an ``outcome`` it did not keep, a lever named in ``levers`` (option -> name) that
+    is not one of its levers (or is named twice), a sweep of one policy or of no finished run
+    is a UserInputError."""
+    from resurgence.experiments.sweep import load_plan
+    from resurgence.store.catalog import Catalog
+
+    plan = load_plan(folder)
+    kept = list(plan["outcomes"])
+    if outcome is not None and outcome not in kept:
+        raise UserInputError("--outcome", [Problem("--outcome", outcome, "an outcome of this "
+                                                   "sweep: " + ", ".join(kept))])
+    names = list(plan["experiment"]["levers"])
+    if not names:
+        raise UserInputError(str(folder), [Problem(
+            "levers", {}, "the experiment has one policy: nothing to compare")])
+    given = {key: name for key, name in (levers or {}).items() if name is not None}
+    for key, name in given.items():
+        if name not in names or list(given.values()).count(name) > 1:
+            raise UserInputError(key, [Problem(key, name, "a lever of this sweep, each named "
+                                               "once: " + ", ".join(names))])
+    cases = Catalog(folder, read_only=True).query("SELECT * FROM results ORDER BY row")
+    if cases.empty:
+        raise UserInputError(str(folder), [Problem("runs", 0, "no finished runs yet")])
+    cases["policy"] = cases[names].astype(str).agg(", ".join, axis=1)
+    return Study(plan, names, cases)
 
 
 def per_future(cases: pd.DataFrame, outcomes: Sequence[str], future: str = "point",

@@ -42,16 +42,12 @@ def build_study_report(folder: Path, outcome: str, rules: Mapping[str, tuple[str
                        lower_is_better: bool = True, title: str | None = None) -> str:
     """The report of the sweep in ``folder`` (see the module docstring) as one HTML string."""
     from resurgence.experiments.discovery import discover, feature_scores
-    from resurgence.experiments.robustness import robustness, surface
-    from resurgence.experiments.sweep import load_plan
-    from resurgence.store.catalog import Catalog
+    from resurgence.experiments.robustness import load_study, robustness, surface
     from resurgence.viz.experiment_plots import plot_surface, plot_tradeoff
 
-    plan = load_plan(folder)
+    study = load_study(folder, outcome)
+    plan, levers, cases = study.plan, study.levers, study.cases
     exp = plan["experiment"]
-    levers = list(exp["levers"])
-    cases = Catalog(folder, read_only=True).query("SELECT * FROM results ORDER BY row")
-    cases["policy"] = cases[levers].astype(str).agg(", ".join, axis=1)
     title = title or f"Policy study: {exp.get('name') or folder.name}"
     futures = int(cases["point"].nunique())
     varied = [*exp["uncertainties"], *plan.get("posterior_keys", [])]
