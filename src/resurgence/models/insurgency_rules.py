@@ -38,6 +38,7 @@ WITHDRAW, HOLD, EXPAND = 0, 1, 2
 OUTSIDE, URBAN, RIVER, STEPPE, DESERT_T, MOUNTAIN = 0, 1, 2, 3, 4, 5
 
 _STEP_KEY = np.uint64(0xD6E8FEB86659FD93)  # odd: the keys of a walk's later steps
+SCAN = 256  # agents per block of spawn_recruits' scan
 
 
 @njit(inline="always", cache=True)
@@ -88,6 +89,7 @@ def citizens(people: Citizens, gov: np.ndarray, legit: np.ndarray, affinity: np.
     """
     cell, group, state, jail, recruits = (people.cell, people.group, people.state,
                                           people.jail, people.recruits)
+    hardship, risk = people.hardship, people.risk
     for a in (out.present, out.sym, out.act, out.displaced, out.detained):
         a[:] = 0
     out.base_present[:] = 0
@@ -98,9 +100,13 @@ def citizens(people: Citizens, gov: np.ndarray, legit: np.ndarray, affinity: np.
     g_present = np.zeros(n_groups, np.int64)
     g_sym = np.zeros(n_groups, np.int64)
     g_displaced = np.zeros(n_groups, np.int64)
+    distrust = np.zeros(n_groups)  # 1 - L[g, gov] of the cell in hand
     asked = 0
-    here = -1  # the cell whose counts are in the locals
+    here = -1  # the cell whose counts (and inputs) are in the locals
     present = sym = act = displaced = detained = 0
+    # the cell's inputs, read once per cell (the agents are sorted by cell)
+    mort = sk = bat = flee = dmg = det = arr = offer = 0.0
+    hunting = near_c = False
     for i in range(cell.shape[0]):
         c = cell[i]
         if c != here:
@@ -109,9 +115,16 @@ def citizens(people: Citizens, gov: np.ndarray, legit: np.ndarray, affinity: np.
                             g_present, g_sym, g_displaced, base)
             here = c
             present = sym = act = displaced = detained = 0
+            mort, sk, bat, flee = mortality[c], sect_kill[c], battle[c], sect_flee[c]
+            dmg, det, arr = damage[c], deterrence[c], arrest[c]
+            near_c = near[c] > 0.0
+            offer = expect * near[c] * avail[c]
+            hunting = flee > 0.0
+            for k in range(n_groups):
+                distrust[k] = 1.0 - legit[k, gov[c]]
         st = state[i]
         g = group[i]
-        hunted = g == base and sect_flee[c] > 0.0  # base-group residents the militias drive out
+        hunted = hunting and g == base  # base-group residents the militias drive out
         recruits[i] = 0
         held = jail[i] > 0  # this week the agent's members are held (released at its end if 1)
         if held:  # they serve their term, whatever becomes of their residents
@@ -120,9 +133,9 @@ def citizens(people: Citizens, gov: np.ndarray, legit: np.ndarray, affinity: np.
                 detained += 1
         if st == DEAD:
             continue
-        dies = mortality[c] + sect_kill[c] if g == base else mortality[c]
+        dies = mort + sk if g == base else mort
         if st == DISPLACED:
-            if battle[c] <= 0.0 and not hunted and draw(key, i, 0) < return_rate:
+            if bat <= 0.0 and not hunted and draw(key, i, 0) < return_rate:
                 st = QUIET
             else:
                 displaced += 1
@@ -131,30 +144,29 @@ def citizens(people: Citizens, gov: np.ndarray, legit: np.ndarray, affinity: np.
         elif dies > 0.0 and draw(key, i, 5) < dies:
             state[i] = DEAD
             continue
-        elif battle[c] > 0.0 and draw(key, i, 1) < displacement * battle[c]:
+        elif bat > 0.0 and draw(key, i, 1) < displacement * bat:
             state[i] = DISPLACED
             displaced += 1
             g_displaced[g] += 1
             continue
-        elif hunted and draw(key, i, 6) < sect_flee[c]:
+        elif hunted and draw(key, i, 6) < flee:
             state[i] = DISPLACED
             displaced += 1
             g_displaced[g] += 1
             continue
         else:
-            h = people.hardship[i] + damage[c]
+            h = hardship[i] + dmg
             if h > 1.0:
                 h = 1.0
-            net = h * (1.0 - legit[g, gov[c]]) * affinity[g] - people.risk[i] * deterrence[c]
-            if net > t_r and near[c] > 0.0 and not held:
-                if draw(key, i, 2) < arrest[c]:
+            net = h * distrust[g] * affinity[g] - risk[i] * det
+            if net > t_r and near_c and not held:
+                if draw(key, i, 2) < arr:
                     st = SYMPATHISER
                     jail[i] = 1 + int(draw(key, i, 3) * term)
                     detained += 1
                 else:
                     st = ACTIVE
-                    recruits[i] = min(int(expect * near[c] * avail[c] + draw(key, i, 4)),
-                                      MAX_OFFER)
+                    recruits[i] = min(int(offer + draw(key, i, 4)), MAX_OFFER)
                     asked += recruits[i]
             else:
                 st = SYMPATHISER if net > t_s else QUIET
@@ -236,30 +248,40 @@ def spawn_recruits(people: Citizens, posture: np.ndarray, ins: Insurgents, count
     follow). Each recruit is taken w.p. ``accept`` (the organisation's absorptive capacity, an
     independent thinning, so no place is favoured; each recruit on a draw of its own,
     :func:`~resurgence.engine.counter_rng.counter_uniform_any`, however many a supporter
-    brings); each recruit taken leaves the cell's recruitable ``pool``. O(citizens)."""
+    brings); each recruit taken leaves the cell's recruitable ``pool``. O(citizens): a
+    vectorised scan of blocks of ``SCAN`` agents skips those that offer none."""
     made = 0
-    for i in range(people.cell.shape[0]):
-        k = people.recruits[i]
-        if k == 0 or people.state[i] != ACTIVE:
+    offers = people.recruits
+    n = offers.shape[0]
+    for start in range(0, n, SCAN):
+        stop = min(start + SCAN, n)
+        some = 0
+        for i in range(start, stop):
+            some |= offers[i]
+        if some == 0:
             continue
-        c = people.cell[i]
-        for j in range(k):
-            if accept < 1.0 and draw_any(key, i, j) >= accept:
+        for i in range(start, stop):
+            k = offers[i]
+            if k == 0 or people.state[i] != ACTIVE:
                 continue
-            r = new_row(ins)
-            if r < 0:
-                return made
-            ins.cell[r] = c
-            if posture[c] != WITHDRAW:
-                ins.role[r] = TERRITORIAL
-                counts.terr[c] += 1
-            else:
-                ins.role[r] = SLEEPER
-                counts.sleeper[c] += 1
-            ins.origin[r] = LOCAL
-            ins.jail[r] = 0
-            pool[c] = max(0.0, pool[c] - 1.0)
-            made += 1
+            c = people.cell[i]
+            for j in range(k):
+                if accept < 1.0 and draw_any(key, i, j) >= accept:
+                    continue
+                r = new_row(ins)
+                if r < 0:
+                    return made
+                ins.cell[r] = c
+                if posture[c] != WITHDRAW:
+                    ins.role[r] = TERRITORIAL
+                    counts.terr[c] += 1
+                else:
+                    ins.role[r] = SLEEPER
+                    counts.sleeper[c] += 1
+                ins.origin[r] = LOCAL
+                ins.jail[r] = 0
+                pool[c] = max(0.0, pool[c] - 1.0)
+                made += 1
     return made
 
 
