@@ -783,10 +783,99 @@ def turns(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarr
     :func:`tick_args` gives the arguments for a world but ``out``, all bare arrays (unboxing the
     NamedTuples costs a few microseconds per call). Several ticks in one call give the same
     result as one call per tick (nothing outside the arguments changes in between); they save
-    the call's fixed cost, about 2 us, per tick."""
+    the call's fixed cost, about 2 us, per tick.
+
+    Each agent's turn is written out here, and the tick is not a function of its own: compiled
+    apart, it was optimised by LLVM twice, on its own and again when linked into this one. The
+    rules it calls are :data:`~resurgence.engine.kernels.inlined`: numba compiles each once, and
+    LLVM inlines them here (docs/benchmarks.md, compile time)."""
     for t in range(out.shape[0]):
-        _tick(rows, grid, win, blocked, marks, bits, citizen_offs, cop_offs, torus, sp, width,
-              height, p, killed, born, aged_out, arrests, order, free_rows, n_free, st, counts)
+        for g in range(2):
+            killed[g] = 0
+            born[g] = 0
+            aged_out[g] = 0
+            arrests[g] = 0
+        shuffle(order, st)
+        n = order.shape[0]
+        if p.citizens_first:
+            citizens_first(rows, order)
+        far = n > PREFETCH_ROWS  # a smaller world stays in the caches: no prefetch needed
+        direct = is_direct(bits)  # a direct world's decisions read its window fields
+        cop_win, active_win = win[COP_WINDOW], win[ACTIVE_WINDOW]
+        for k in range(n):
+            if far and k + AHEAD_AGENT < n:
+                prefetch(rows, order[k + AHEAD_AGENT])
+            if far and k + AHEAD_CELL < n:
+                c = rows[order[k + AHEAD_CELL]].cell
+                prefetch(grid, c)
+                if direct:
+                    prefetch(cop_win, c)
+                    prefetch(active_win, c)
+            i = order[k]
+            if rows[i].state == GONE:
+                continue
+            r = rows[i]
+            if r.kind == COP:  # the cop's turn: Mesa arrests then moves; NetLogo, paper the reverse
+                if p.variant == MESA:
+                    enforce(rows, grid, win, blocked, marks, bits, cop_offs, sp, width, height, i, p,
+                            arrests, st)
+                    if p.movement:
+                        move(rows, grid, win, blocked, marks, bits, cop_offs, torus, sp, width,
+                             height, i, p, st)
+                else:
+                    move_then_enforce(rows, grid, win, blocked, marks, bits, cop_offs, torus, sp,
+                                      width, height, i, p, arrests, st)
+                continue
+            # the citizen's turn, in its variant's order
+            if p.two_groups:
+                if r.age < 0:
+                    continue  # a newborn waits for the next tick
+                r.age += 1
+                if r.age > p.max_age:
+                    aged_out[r.group] += 1
+                    die(rows, grid, win, blocked, marks, bits, sp, width, height, i, free_rows, n_free)
+                    continue
+            if p.variant == MESA:
+                if r.jail > 0:
+                    r.jail -= 1  # serves one tick; stays ARRESTED until its next own step
+                    continue
+                decide(rows, grid, win, blocked, marks, bits, citizen_offs, sp, width, height, i, p)
+                if p.movement:
+                    move(rows, grid, win, blocked, marks, bits, citizen_offs, torus, sp, width,
+                         height, i, p, st)
+            else:
+                if r.state == JAILED:
+                    continue
+                move_then_decide(rows, grid, win, blocked, marks, bits, citizen_offs, torus, sp,
+                                 width, height, i, p, st)
+            if p.two_groups:
+                if r.state == ACTIVE:
+                    kill_other(rows, grid, win, blocked, marks, bits, citizen_offs, sp, width, height,
+                               i, killed, free_rows, n_free, st)
+                if uniform(st) < p.clone_probability:
+                    clone(rows, grid, win, blocked, marks, bits, sp, width, height, i, free_rows,
+                          n_free, born, st)
+        for g in range(3):
+            for s in range(3):
+                counts[g, s] = 0
+        for i in range(rows.shape[0]):
+            r = rows[i]
+            if r.age < 0:
+                r.age = 0
+            if p.variant != MESA and r.state == JAILED:
+                r.jail -= 1  # NetLogo: every term falls after all turtles have acted
+                if r.jail <= 0:
+                    r.jail = 0
+                    r.state = QUIET
+                    list_push(rows, grid, r.cell, i)
+                    occupy(grid, blocked, r.cell, 1)
+            s = r.state
+            if s == GONE:
+                continue
+            if r.kind == COP:
+                counts[2, 0] += 1
+            else:
+                counts[r.group, s] += 1
         record(counts, killed, born, aged_out, arrests, out, t)
 
 
@@ -829,108 +918,6 @@ def citizens_first(rows: np.ndarray, order: np.ndarray) -> None:
             order[k] = order[j]
             order[j] = i
             j += 1
-
-
-@njit(cache=True, _nrt=False)
-def _tick(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarray,
-          marks: np.ndarray, bits: np.ndarray, citizen_offs: np.ndarray, cop_offs: np.ndarray,
-          torus: np.ndarray, sp: np.ndarray, width: int, height: int, p: Params,
-          killed: np.ndarray, born: np.ndarray,
-          aged_out: np.ndarray, arrests: np.ndarray, order: np.ndarray, free_rows: np.ndarray,
-          n_free: np.ndarray, st: np.ndarray, counts: np.ndarray) -> None:
-    """One tick of :func:`turns`: every agent's turn, in its variant's order, then the jail
-    terms and the census.
-
-    Compiled on its own (it is called once per tick, so it need not be inlined into
-    :func:`turns`), with each agent's turn written out here. The rules it calls are
-    :data:`~resurgence.engine.kernels.inlined`: numba compiles each once, and LLVM inlines them
-    here (docs/benchmarks.md, compile time)."""
-    for g in range(2):
-        killed[g] = 0
-        born[g] = 0
-        aged_out[g] = 0
-        arrests[g] = 0
-    shuffle(order, st)
-    n = order.shape[0]
-    if p.citizens_first:
-        citizens_first(rows, order)
-    far = n > PREFETCH_ROWS  # a smaller world stays in the caches: no prefetch needed
-    direct = is_direct(bits)  # a direct world's decisions read its window fields
-    cop_win, active_win = win[COP_WINDOW], win[ACTIVE_WINDOW]
-    for k in range(n):
-        if far and k + AHEAD_AGENT < n:
-            prefetch(rows, order[k + AHEAD_AGENT])
-        if far and k + AHEAD_CELL < n:
-            c = rows[order[k + AHEAD_CELL]].cell
-            prefetch(grid, c)
-            if direct:
-                prefetch(cop_win, c)
-                prefetch(active_win, c)
-        i = order[k]
-        if rows[i].state == GONE:
-            continue
-        r = rows[i]
-        if r.kind == COP:  # the cop's turn: Mesa arrests then moves; NetLogo, paper the reverse
-            if p.variant == MESA:
-                enforce(rows, grid, win, blocked, marks, bits, cop_offs, sp, width, height, i, p,
-                        arrests, st)
-                if p.movement:
-                    move(rows, grid, win, blocked, marks, bits, cop_offs, torus, sp, width,
-                         height, i, p, st)
-            else:
-                move_then_enforce(rows, grid, win, blocked, marks, bits, cop_offs, torus, sp,
-                                  width, height, i, p, arrests, st)
-            continue
-        # the citizen's turn, in its variant's order
-        if p.two_groups:
-            if r.age < 0:
-                continue  # a newborn waits for the next tick
-            r.age += 1
-            if r.age > p.max_age:
-                aged_out[r.group] += 1
-                die(rows, grid, win, blocked, marks, bits, sp, width, height, i, free_rows, n_free)
-                continue
-        if p.variant == MESA:
-            if r.jail > 0:
-                r.jail -= 1  # serves one tick; stays ARRESTED until its next own step
-                continue
-            decide(rows, grid, win, blocked, marks, bits, citizen_offs, sp, width, height, i, p)
-            if p.movement:
-                move(rows, grid, win, blocked, marks, bits, citizen_offs, torus, sp, width,
-                     height, i, p, st)
-        else:
-            if r.state == JAILED:
-                continue
-            move_then_decide(rows, grid, win, blocked, marks, bits, citizen_offs, torus, sp,
-                             width, height, i, p, st)
-        if p.two_groups:
-            if r.state == ACTIVE:
-                kill_other(rows, grid, win, blocked, marks, bits, citizen_offs, sp, width, height,
-                           i, killed, free_rows, n_free, st)
-            if uniform(st) < p.clone_probability:
-                clone(rows, grid, win, blocked, marks, bits, sp, width, height, i, free_rows,
-                      n_free, born, st)
-    for g in range(3):
-        for s in range(3):
-            counts[g, s] = 0
-    for i in range(rows.shape[0]):
-        r = rows[i]
-        if r.age < 0:
-            r.age = 0
-        if p.variant != MESA and r.state == JAILED:
-            r.jail -= 1  # NetLogo: every term falls after all turtles have acted
-            if r.jail <= 0:
-                r.jail = 0
-                r.state = QUIET
-                list_push(rows, grid, r.cell, i)
-                occupy(grid, blocked, r.cell, 1)
-        s = r.state
-        if s == GONE:
-            continue
-        if r.kind == COP:
-            counts[2, 0] += 1
-        else:
-            counts[r.group, s] += 1
 
 
 def tick_args(a: Agents, s: Space, p: Params, t: Tally, order: np.ndarray, free_rows: np.ndarray,
