@@ -815,10 +815,10 @@ def turns(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarr
             if rows[i].state == GONE:
                 continue
             r = rows[i]
-            if r.kind == COP:  # the cop's turn: Mesa arrests then moves; NetLogo, paper the reverse
+            if r.kind == COP:  # the cop's turn: Mesa arrests then moves; NetLogo, paper reverse
                 if p.variant == MESA:
-                    enforce(rows, grid, win, blocked, marks, bits, cop_offs, sp, width, height, i, p,
-                            arrests, st)
+                    enforce(rows, grid, win, blocked, marks, bits, cop_offs, sp, width, height, i,
+                            p, arrests, st)
                     if p.movement:
                         move(rows, grid, win, blocked, marks, bits, cop_offs, torus, sp, width,
                              height, i, p, st)
@@ -833,7 +833,8 @@ def turns(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarr
                 r.age += 1
                 if r.age > p.max_age:
                     aged_out[r.group] += 1
-                    die(rows, grid, win, blocked, marks, bits, sp, width, height, i, free_rows, n_free)
+                    die(rows, grid, win, blocked, marks, bits, sp, width, height, i, free_rows,
+                        n_free)
                     continue
             if p.variant == MESA:
                 if r.jail > 0:
@@ -850,8 +851,8 @@ def turns(rows: np.ndarray, grid: np.ndarray, win: np.ndarray, blocked: np.ndarr
                                  width, height, i, p, st)
             if p.two_groups:
                 if r.state == ACTIVE:
-                    kill_other(rows, grid, win, blocked, marks, bits, citizen_offs, sp, width, height,
-                               i, killed, free_rows, n_free, st)
+                    kill_other(rows, grid, win, blocked, marks, bits, citizen_offs, sp, width,
+                               height, i, killed, free_rows, n_free, st)
                 if uniform(st) < p.clone_probability:
                     clone(rows, grid, win, blocked, marks, bits, sp, width, height, i, free_rows,
                           n_free, born, st)
