@@ -186,6 +186,61 @@ def test_posterior_command_writes_the_identification(uninterrupted: Path, tmp_pa
     assert "identified" in done.stdout or "weakly" in done.stdout
 
 
+def test_the_representative_point_is_the_best_of_the_nearest_particles_on_fresh_seeds(
+        uninterrupted: Path, tmp_path: Path):
+    """--point K: the K particles of the last generation nearest the patterns, each run on
+    fresh seeds 201..; the point is the one with the smallest mean distance there, written as
+    a scenario that extends the fitted one and runs."""
+    from resurgence.api import simulate
+    from resurgence.inference.priors import load_priors
+    from resurgence.inference.simulator import distance
+    from resurgence.scenario import Scenario
+
+    root = uninterrupted.parent  # the priors file the provenance names is relative to here
+    post = uninterrupted / "posterior.parquet"
+    done = cli(root, "posterior", str(post), "--point", "3", "--seeds", "2", "--workers", "2",
+               "--out", str(tmp_path / "pt"))
+    assert done.returncode == 0, done.stderr
+    particles = pd.read_parquet(post).reset_index(names="particle")
+    last = particles[particles.generation == particles.generation.max()]
+    table = pd.read_csv(tmp_path / "pt" / "point.csv")
+    assert table.particle.tolist() == last.nsmallest(3, "distance", keep="all").sort_values(
+        ["distance", "weight", "particle"], ascending=[True, False, True]).particle[:3].tolist()
+    runs = pd.read_csv(tmp_path / "pt" / "point-runs.csv")
+    assert sorted(runs.seed.unique()) == [201, 202] and len(runs) == 6
+    means = runs.groupby("particle").distance.mean()
+    chosen = int(table.loc[table.chosen, "particle"].iloc[0])
+    assert means[chosen] == means.min()
+    # a row of the table is the run itself: the same parameters and seed, run here
+    priors = load_priors(root / "priors.toml")
+    row = runs.iloc[-1]
+    values = {k: float(particles.loc[row.particle, k]) for k in priors.keys}
+    values["epstein.max_jail_term"] = int(values["epstein.max_jail_term"] + 0.5)
+    frame = simulate(priors.scenario.with_overrides(epstein={
+        **priors.scenario.epstein.model_dump(), **{k.split(".")[1]: v
+                                                     for k, v in values.items()}}),
+        seed=int(row.seed))
+    got = {p.name: p.value(frame) for p in priors.patterns()}
+    assert distance(priors.patterns(), got) == pytest.approx(row.distance, abs=1e-12)
+    # the point as a scenario: the fitted one, its length and the chosen particle's values
+    scenario = Scenario.load(tmp_path / "pt" / "point.toml")
+    best = particles.loc[chosen]
+    assert scenario.epstein.legitimacy == best["epstein.legitimacy"]
+    assert scenario.epstein.max_jail_term == int(best["epstein.max_jail_term"] + 0.5)
+    assert scenario.ticks == 60
+    assert cli(tmp_path, "run", str(tmp_path / "pt" / "point.toml"), "--out", "r",
+               "--ticks", "5").returncode == 0
+    # --priors without --point, or a priors file of other parameters: one message, exit 2
+    other = tmp_path / "other.toml"
+    other.write_text(PRIORS.split('[priors."epstein.max_jail_term"]')[0])
+    for bad in (["--priors", str(root / "priors.toml")],
+                ["--point", "2", "--priors", str(other)],
+                ["--point", "2", "--priors", str(tmp_path / "none.toml")]):
+        refused = cli(tmp_path, "posterior", str(post), *bad, "--out", "refused")
+        assert refused.returncode == 2 and refused.stderr.startswith("error: --priors")
+        assert not (tmp_path / "refused").exists()
+
+
 def test_posterior_draws_are_reproducible(uninterrupted: Path, tmp_path: Path):
     post = str(uninterrupted / "posterior.parquet")
     args = ["run", "epstein-run-2", "--ticks", "30", "--posterior", post, "--draws", "3"]
