@@ -209,6 +209,24 @@ def _write(tmp_path: Path, text: str) -> Path:
     return path
 
 
+def test_prim_finds_a_box_that_restricts_a_policy(tmp_path: Path):
+    """A box on a categorical input (a lever's options, as a policy study's): of interest
+    exactly when the variant is ``mesa`` and legitimacy below 0.3. PRIM keeps ``mesa`` alone
+    and legitimacy below about 0.3 (EMA Workbench's own ``inspect`` failed on such a box)."""
+    def box(d: pd.DataFrame) -> np.ndarray:
+        inside = (d["epstein.variant"] == "mesa") & (d["epstein.legitimacy"] < 0.3)
+        return inside.to_numpy(float) * 10
+
+    folder = synthetic(tmp_path, 'seed = 5\n[design]\nkind = "latin_hypercube"\n'
+                       'samples = 400\n[levers]\n"epstein.variant" = ["netlogo", "mesa"]\n',
+                       "outbursts", box)
+    found = discover(folder, "outbursts", "> 5", threshold=0.8)
+    limits = found.limits.set_index("input")
+    assert limits.loc["epstein.variant", "low"] == "['mesa']"
+    assert abs(float(limits.loc["epstein.legitimacy", "high"]) - 0.3) < 0.05
+    assert found.stats["density"] >= 0.8 and found.stats["coverage"] >= 0.8
+
+
 def test_prim_finds_a_known_box_and_feature_scoring_its_inputs(tmp_path: Path):
     """A synthetic outcome stands in for the model: a case is of interest exactly when
     legitimacy is in [0.2, 0.5] and the threshold above 0.7 (a box of mass 0.09 in 800

@@ -545,6 +545,21 @@ def test_resurgence_is_a_climb_from_the_low_after_the_loss():
     assert out["lost_60pct_date"] == "2014-03-03" and out["resurgence"]
 
 
+def test_casualties_since_count_the_weeks_after_the_branch_date():
+    """``casualties_since``: the casualties of the weeks dated after ``after`` (the weeks a
+    branch's levers shape, as the question counts them), on a date between two weeks and on a
+    week's own date; the whole run without ``after``."""
+    df = _ground([0.0] * 6)
+    df["casualties_civilian"] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0]
+    df["casualties_security"] = [100.0, 200.0, 400.0, 800.0, 1600.0, 3200.0]
+    assert analysis.summarise(df)["casualties_since"] == 6363.0
+    week3 = str(df["date"].iloc[3].date())  # the weeks after it: 4 and 5
+    assert analysis.summarise(df, after=week3)["casualties_since"] == 16 + 32 + 1600 + 3200
+    between = str((df["date"].iloc[3] + pd.Timedelta(days=3)).date())  # the same weeks
+    assert analysis.summarise(df, after=between)["casualties_since"] == 4848.0
+    assert analysis.summarise(df, after=between)["casualties_cumulative"] == 6363.0
+
+
 def test_civilian_deaths_remove_residents():
     """Last week's civilian deaths (attacks and collateral) leave the cell's residents: over a
     run, dead citizen agents x people per agent match the civilian casualties before the last

@@ -21,7 +21,9 @@ def summarise(df: pd.DataFrame, lost: float = 0.6, regain: float = 0.25,
     that much above its lowest level since the loss (or since ``after``, if later): ground held
     at the loss or at ``after`` and only lost afterwards is no return, however much of the peak
     it is; ``years_to_regain`` from the loss (or from ``after``) to that; cumulative civilian
-    and security casualties; territory, members and sympathisers at the end.
+    and security casualties, over the whole run and (``casualties_since``) over the weeks
+    dated after ``after`` (those a branch's levers shape; the whole run without it);
+    territory, members and sympathisers at the end.
     """
     km2 = df["territory_km2"].to_numpy()
     dates = pd.to_datetime(df["date"]) if "date" in df else None
@@ -48,8 +50,10 @@ def summarise(df: pd.DataFrame, lost: float = 0.6, regain: float = 0.25,
     out["resurgence"] = regained is not None
     out["years_to_regain"] = (float((weeks[regained] - weeks[start]) * 7 / 365.25)
                               if regained is not None and start is not None else None)
-    out["casualties_cumulative"] = float((df["casualties_civilian"]
-                                          + df["casualties_security"]).sum())
+    casualties = df["casualties_civilian"] + df["casualties_security"]
+    out["casualties_cumulative"] = float(casualties.sum())
+    out["casualties_since"] = (out["casualties_cumulative"] if after is None or dates is None
+                               else float(casualties[dates > pd.Timestamp(after)].sum()))
     out["territory_end_km2"] = float(km2[-1])
     out["members_end"] = float(df["members"].iloc[-1])
     out["sympathisers_end"] = float(df["sympathisers"].iloc[-1])

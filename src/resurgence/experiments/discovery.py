@@ -121,8 +121,11 @@ def discover(folder: Path, outcome: str, condition: str, threshold: float = 0.8,
     pick = int(dense.sort_values(["coverage", "density"], ascending=False).index[0]) \
         if len(dense) else int(trajectory.index[-1])
     box.select(pick)
-    stats, lims = box.inspect(pick, style="data")[0]
-    limits = _limits(lims, box.box_lims[pick], x)
+    # the box's statistics and limits as PrimBox.inspect(style="data") gives them, read
+    # directly: inspect fails on a box that restricts a categorical input (it writes the set of
+    # categories into a float table; EMA Workbench 2.5.3 with pandas 2)
+    stats = box.peeling_trajectory.iloc[pick]
+    limits = _limits(box.qp[pick], box.box_lims[pick], x)
     return Discovery(
         outcome=outcome, condition=f"{op} {value:g}", cases=len(y), of_interest=int(y.sum()),
         limits=limits,
@@ -131,11 +134,13 @@ def discover(folder: Path, outcome: str, condition: str, threshold: float = 0.8,
     )
 
 
-def _limits(lims: pd.DataFrame, box_lim: pd.DataFrame, x: pd.DataFrame) -> pd.DataFrame:
+def _limits(qp_values: dict[str, list[float]], box_lim: pd.DataFrame, x: pd.DataFrame
+            ) -> pd.DataFrame:
+    """The restricted inputs of a box, by quasi-p value (PrimBox.inspect's order; -1: none)."""
     rows = []
-    for name in lims.index:
+    for name, qps in sorted(qp_values.items(), key=operator.itemgetter(1)):
         values = box_lim[name]
-        qp = [v for v in lims.loc[name].iloc[2:].tolist() if not pd.isna(v)]
+        qp = [v for v in qps if v != -1 and not pd.isna(v)]
         if x[name].dtype.name == "category":
             chosen = sorted(values.iloc[0]) if isinstance(values.iloc[0], set) else values.iloc[0]
             rows.append({"input": name, "low": str(chosen), "high": "",

@@ -12,7 +12,8 @@ run) is NaN.
 Insurgency runs have the headline outcomes of :func:`resurgence.analysis.summarise` (whole run,
 ``burn_in`` not applied): ``peak_territory_km2``, ``resurgence`` (1 if the group regained
 territory after losing 60% of its peak, else 0), ``years_to_regain``,
-``casualties_cumulative``, ``territory_end_km2``, ``members_end``, ``sympathisers_end``; and
+``casualties_cumulative``, ``casualties_since`` (from the experiment's ``outcomes.after`` on;
+the whole run without it), ``territory_end_km2``, ``members_end``, ``sympathisers_end``; and
 ``<stat>_<column>`` over any column of the insurgency frame.
 """
 
@@ -83,8 +84,8 @@ NAMED: dict[str, Callable[[pd.DataFrame, int], float]] = {
 
 #: headline outcomes of an insurgency run (resurgence.analysis.summarise), numeric ones
 INSURGENCY_SUMMARY = ("peak_territory_km2", "resurgence", "years_to_regain",
-                      "casualties_cumulative", "territory_end_km2", "members_end",
-                      "sympathisers_end")
+                      "casualties_cumulative", "casualties_since", "territory_end_km2",
+                      "members_end", "sympathisers_end")
 DEFAULTS = {"epstein": ["mean_active_share", "peak_active", "outbursts"],
             "insurgency": ["resurgence", "peak_territory_km2", "casualties_cumulative",
                            "members_end"]}

@@ -116,12 +116,10 @@ def run_seed(seed: int, end: dt.date | None = None,
 
 def outcomes(branch: Branch) -> dict[str, Any]:
     """One row of the tidy per-seed results: the run's outcomes counted from the branch
-    (:func:`resurgence.api.summarise` with ``after``) and the casualties since the branch."""
-    df = branch.frame
-    since = df["tick"] > branch_tick(branch.scenario)
-    casualties = float((df.loc[since, "casualties_civilian"]
-                        + df.loc[since, "casualties_security"]).sum())
-    row = summarise(branch.scenario, df, after=BRANCH)
+    (:func:`resurgence.api.summarise` with ``after``), its casualties since the branch as
+    ``casualties_since_branch``."""
+    row = summarise(branch.scenario, branch.frame, after=BRANCH)
+    casualties = row.pop("casualties_since")
     return {"policy": branch.policy, **row, "casualties_since_branch": casualties}
 
 
