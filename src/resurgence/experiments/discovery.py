@@ -18,6 +18,7 @@ import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -110,11 +111,23 @@ def discover(folder: Path, outcome: str, condition: str, threshold: float = 0.8,
             "--condition", f"{outcome} {op} {value:g}",
             f"holds in {int(y.sum())} of {len(y)} runs: PRIM needs some runs where it holds "
             "and some where it does not")])
+    found = find_box(x, y, threshold, peel_alpha)
+    return Discovery(outcome=outcome, condition=f"{op} {value:g}", cases=len(y),
+                     of_interest=int(y.sum()), **found)
+
+
+def find_box(x: pd.DataFrame, y: np.ndarray, threshold: float = 0.8,
+             peel_alpha: float = 0.05) -> dict[str, Any]:
+    """PRIM (EMA Workbench) on cases ``x`` (inputs, categories allowed) of interest where
+    ``y``: the box of highest coverage among those of density at least ``threshold`` (the
+    last if none): its ``limits``, ``stats``, the peeling ``trajectory`` and its row
+    ``box``."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from ema_workbench.analysis import prim
 
-        algorithm = prim.Prim(x, y.astype(int), threshold=threshold, peel_alpha=peel_alpha)
+        algorithm = prim.Prim(x, np.asarray(y).astype(int), threshold=threshold,
+                              peel_alpha=peel_alpha)
         box = algorithm.find_box()
     trajectory = box.peeling_trajectory.copy()
     dense = trajectory[trajectory.density >= threshold]
@@ -125,13 +138,9 @@ def discover(folder: Path, outcome: str, condition: str, threshold: float = 0.8,
     # directly: inspect fails on a box that restricts a categorical input (it writes the set of
     # categories into a float table; EMA Workbench 2.5.3 with pandas 2)
     stats = box.peeling_trajectory.iloc[pick]
-    limits = _limits(box.qp[pick], box.box_lims[pick], x)
-    return Discovery(
-        outcome=outcome, condition=f"{op} {value:g}", cases=len(y), of_interest=int(y.sum()),
-        limits=limits,
-        stats={k: float(stats[k]) for k in ("coverage", "density", "mass", "res_dim")},
-        trajectory=trajectory, box=pick,
-    )
+    return {"limits": _limits(box.qp[pick], box.box_lims[pick], x),
+            "stats": {k: float(stats[k]) for k in ("coverage", "density", "mass", "res_dim")},
+            "trajectory": trajectory, "box": pick}
 
 
 def _limits(qp_values: dict[str, list[float]], box_lim: pd.DataFrame, x: pd.DataFrame

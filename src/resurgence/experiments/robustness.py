@@ -112,8 +112,8 @@ def satisficing(table: pd.DataFrame, rules: Mapping[str, tuple[str, float]],
     return table.assign(_ok=ok).pivot(index=future, columns=policy, values="_ok").astype(bool)
 
 
-def _interval(values: np.ndarray, stat, level: float, resamples: int,
-              seed: int) -> tuple[float, float]:
+def interval(values: np.ndarray, stat, level: float = 0.9, resamples: int = 1000,
+             seed: int = 0) -> tuple[float, float]:
     """A percentile bootstrap interval of ``stat`` over ``values`` (the futures)."""
     from scipy import stats
 
@@ -139,10 +139,10 @@ def robustness(cases: pd.DataFrame, outcome: str, rules: Mapping[str, tuple[str,
     for p in reg.columns:
         r = reg[p].to_numpy(float)
         s = sat[p].to_numpy(float)
-        mean_lo, mean_hi = _interval(r, np.mean, level, resamples, seed)
+        mean_lo, mean_hi = interval(r, np.mean, level, resamples, seed)
         p90 = lambda x: np.quantile(x, 0.9)  # noqa: E731
-        q_lo, q_hi = _interval(r, p90, level, resamples, seed)
-        s_lo, s_hi = _interval(s, np.mean, level, resamples, seed)
+        q_lo, q_hi = interval(r, p90, level, resamples, seed)
+        s_lo, s_hi = interval(s, np.mean, level, resamples, seed)
         rows.append({"policy": p, "futures": len(r),
                      "regret_mean": float(r.mean()), "regret_mean_low": mean_lo,
                      "regret_mean_high": mean_hi, "regret_p90": float(p90(r)),
