@@ -89,7 +89,7 @@ def posterior(
     write_png(plot_correlations(corr, title), folder / "correlations.png")
     out_console.print(f"written: {folder}/identification.csv, identification.md, "
                       "marginals.png, correlations.png", highlight=False)
-    if priors_file is not None and point is not None:
+    if point is not None:
         _representative_point(particles, provenance, priors_file, folder, point, seeds,
                               workers)
 
