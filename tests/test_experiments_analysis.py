@@ -3,6 +3,7 @@ discovery, calibration that recovers a known parameter, and the results command.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from typer.testing import CliRunner
 from resurgence.cli import app
 from resurgence.experiments import Experiment, make_plan, sweep
 from resurgence.experiments.calibration import Target, calibrate
-from resurgence.experiments.discovery import discover, feature_scores
+from resurgence.experiments.discovery import cases, discover, feature_scores, find_leaves
 from resurgence.experiments.executors import Pool
 from resurgence.experiments.outcomes import reduce
 from resurgence.experiments.sensitivity import analyse
@@ -225,6 +226,22 @@ def test_prim_finds_a_box_that_restricts_a_policy(tmp_path: Path):
     assert limits.loc["epstein.variant", "low"] == "['mesa']"
     assert abs(float(limits.loc["epstein.legitimacy", "high"]) - 0.3) < 0.05
     assert found.stats["density"] >= 0.8 and found.stats["coverage"] >= 0.8
+    # CART's densest leaf is the same box; the same seed grows the same tree
+    x, y = cases(folder, "outbursts")
+    leaves = find_leaves(x, y > 5, seed=0)
+    best = leaves.iloc[0]
+    assert best.density >= 0.8 and best.coverage >= 0.8
+    assert "epstein.variant in {mesa}" in best.rule
+    upper = re.search(r"epstein\.legitimacy <= ([0-9.]+)", best.rule)
+    assert upper is not None and abs(float(upper.group(1)) - 0.3) < 0.05
+    assert leaves.equals(find_leaves(x, y > 5, seed=0))
+    assert leaves.mass.sum() == pytest.approx(1.0)  # the leaves partition the cases
+    # the command writes both
+    done = CliRunner().invoke(app, ["discover", str(folder), "--outcome", "outbursts",
+                                    "--condition", "> 5"])
+    assert done.exit_code == 0, done.output
+    assert pd.read_csv(folder / "discover-outbursts-cart.csv").equals(leaves)
+    assert (folder / "discover-outbursts.csv").exists()
 
 
 def test_prim_finds_a_known_box_and_feature_scoring_its_inputs(tmp_path: Path):

@@ -14,7 +14,7 @@ the full study) and writes, whatever they are:
 - each future's history on 2017-07-10 (the runs of weekly series): how many futures look like
   the record then (the group took at least 25,000 km2, the low end of the peak pattern, and
   held at most a third of it, the top of the July 2017 pattern) and the answer among those;
-- PRIM (EMA Workbench) on where inclusion fails: its runs with a resurgence.
+- PRIM (EMA Workbench) and CART on where inclusion fails: its runs with a resurgence.
 
 Also renders the study with ``resurgence report`` (``--report``: an HTML artifact). The page
 and the report are written, then renamed. Run:
@@ -104,20 +104,25 @@ def branch_states(folder: Path, cases: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def where_inclusion_fails(folder: Path) -> tuple[str, pd.DataFrame | None]:
-    """PRIM on the inclusion policy's runs: in which futures does the group come back?"""
-    from resurgence.experiments.discovery import cases, find_box
+def where_inclusion_fails(folder: Path) -> tuple[str, pd.DataFrame | None,
+                                                 pd.DataFrame | None]:
+    """PRIM and CART on the inclusion policy's runs: in which futures does the group come
+    back? The text, PRIM's restricted inputs and CART's leaves where most runs return."""
+    from resurgence.experiments.discovery import cases, find_box, find_leaves
 
     x, y = cases(folder, "resurgence")
     mask = (x["strategy"] == INCLUSION).to_numpy()
-    x, y = x[mask].drop(columns="strategy"), y[mask] > 0.5
+    x, y = x[mask].drop(columns="strategy").reset_index(drop=True), y[mask] > 0.5
     if not y.any() or y.all():
-        return f"inclusion's runs with a return: {int(y.sum())} of {len(y)}: no box to find", None
-    found = find_box(x.reset_index(drop=True), y)
+        return (f"inclusion's runs with a return: {int(y.sum())} of {len(y)}: no box to find",
+                None, None)
+    found = find_box(x, y)
+    leaves = find_leaves(x, y)
     s = found["stats"]
     return (f"inclusion's runs with a return: {int(y.sum())} of {len(y)}; PRIM's box "
             f"(density threshold 0.8): coverage {s['coverage']:.2f}, density "
-            f"{s['density']:.2f}, mass {s['mass']:.2f}", found["limits"])
+            f"{s['density']:.2f}, mass {s['mass']:.2f}", found["limits"],
+            leaves[leaves.density >= 0.5])
 
 
 def _md(df: pd.DataFrame, digits: int = 2) -> str:
@@ -164,7 +169,7 @@ def page(folder: Path, command: str) -> str:
                                 values=list(OUTCOMES))
     gap = max(float((placebo[k][PLACEBO] - placebo[k][BASELINE]).abs().max())
               for k in OUTCOMES)
-    prim_text, limits = where_inclusion_fails(folder)
+    prim_text, limits, leaves = where_inclusion_fails(folder)
     n_fut, n_rep = cases.point.nunique(), cases.replication.nunique()
     out = [
         "# Evidence II: does inclusion beat force after Mosul? (a stated subset)",
@@ -250,9 +255,12 @@ def page(folder: Path, command: str) -> str:
                                       _with_interval(pol_like, "casualties_since"),
                                   "members at the end": _with_interval(pol_like,
                                                                        "members_end")})), ""]
-    out += ["## Where inclusion fails (PRIM)", "", prim_text + ".", ""]
+    out += ["## Where inclusion fails (PRIM, CART)", "", prim_text + ".", ""]
     if limits is not None:
-        out += [_md(limits), ""]
+        out += ["PRIM's restricted inputs (qp: quasi p-value):", "", _md(limits), ""]
+    if leaves is not None:
+        out += ["CART's leaves where most of inclusion's runs return (a tree whose leaves hold "
+                "at least 5% of the runs):", "", _md(leaves.round(3)), ""]
     return "\n".join(out)
 
 

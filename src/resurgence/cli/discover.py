@@ -20,13 +20,15 @@ def discover(
     threshold: Annotated[float, typer.Option(
         "--threshold", min=0.0, max=1.0, help="Density the box must reach.")] = 0.8,
 ) -> None:
-    """Scenario discovery with PRIM (EMA Workbench): which ranges of the uncertainties (and
-    which levers) make the condition happen.
+    """Scenario discovery with PRIM (EMA Workbench) and CART: which ranges of the
+    uncertainties (and which levers) make the condition happen.
 
       resurgence discover DIR --outcome outbursts --condition '> 5'
 
-    Writes DIR/discover-<outcome>.csv (the box) and .png (PRIM's coverage-density trade-off).
+    Writes DIR/discover-<outcome>.csv (PRIM's box), .png (its coverage-density trade-off) and
+    discover-<outcome>-cart.csv (the leaves of a classification tree, densest first).
     """
+    from resurgence.experiments.discovery import OPS, cases, find_leaves, parse_condition
     from resurgence.experiments.discovery import discover as run_prim
     from resurgence.viz.experiment_plots import plot_tradeoff
 
@@ -43,9 +45,16 @@ def discover(
     else:
         out_console.print(frame_table(found.limits, title="inputs restricted by the box "
                                                      "(qp: quasi p-value)"))
+    x, values = cases(folder, outcome)
+    op, value = parse_condition(condition, outcome)
+    leaves = find_leaves(x, OPS[op](values, value))
+    out_console.print(frame_table(leaves[leaves.density >= 0.5], title="CART: the leaves where "
+                                  "the condition holds in most runs"))
     write_csv(found.limits, folder / f"discover-{outcome}.csv")
     write_png(plot_tradeoff(found), folder / f"discover-{outcome}.png")
-    out_console.print(f"written: {folder}/discover-{outcome}.csv, .png", highlight=False)
+    write_csv(leaves, folder / f"discover-{outcome}-cart.csv")
+    out_console.print(f"written: {folder}/discover-{outcome}.csv, .png, -cart.csv",
+                      highlight=False)
 
 
 

@@ -143,6 +143,72 @@ def find_box(x: pd.DataFrame, y: np.ndarray, threshold: float = 0.8,
             "trajectory": trajectory, "box": pick}
 
 
+def find_leaves(x: pd.DataFrame, y: np.ndarray, mass_min: float = 0.05,
+                seed: int = 0) -> pd.DataFrame:
+    """CART for scenario discovery (Breiman et al. 1984; the EMA Workbench's use of it) on
+    cases ``x`` of interest where ``y``: one row per leaf of a classification tree whose leaves
+    hold at least ``mass_min`` of the cases, with its ``coverage``, ``density`` and ``mass``
+    and its ``rule`` (the inputs it restricts), densest first. Categories enter as one-hot
+    columns, as in the EMA Workbench's CART; the leaves are read from scikit-learn's tree
+    itself: the Workbench's boxes (2.5.3) share one set of categories between leaves, so a
+    split on a category corrupts the other leaves' boxes. The tree is grown with ``seed``
+    (scikit-learn breaks ties between equally good splits at random)."""
+    from sklearn.tree import DecisionTreeClassifier
+
+    y = np.asarray(y).astype(bool)
+    dummies = pd.get_dummies(x, prefix_sep=_SEP)
+    data = dummies.to_numpy(float)
+    tree = DecisionTreeClassifier(min_samples_leaf=max(1, int(mass_min * len(x))),
+                                  random_state=seed).fit(data, y)
+    t, leaf_of = tree.tree_, tree.apply(data)
+    paths: dict[int, list[tuple[str, bool, float]]] = {}
+    stack: list[tuple[int, list[tuple[str, bool, float]]]] = [(0, [])]
+    while stack:
+        node, conds = stack.pop()
+        if t.children_left[node] == -1:
+            paths[node] = conds
+            continue
+        name, cut = str(dummies.columns[t.feature[node]]), float(t.threshold[node])
+        stack.append((int(t.children_left[node]), [*conds, (name, False, cut)]))  # <= cut
+        stack.append((int(t.children_right[node]), [*conds, (name, True, cut)]))  # > cut
+    rows = []
+    for node, conds in sorted(paths.items()):
+        inside = leaf_of == node
+        rows.append({"leaf": node, "coverage": float(y[inside].sum() / max(y.sum(), 1)),
+                     "density": float(y[inside].mean()), "mass": float(inside.mean()),
+                     "rule": _rule(conds, x)})
+    return pd.DataFrame(rows).sort_values(["density", "coverage"], ascending=False,
+                                          kind="stable").reset_index(drop=True)
+
+
+_SEP = "!?!"  # between an input and its category in a one-hot column's name
+
+
+def _rule(conds: list[tuple[str, bool, float]], x: pd.DataFrame) -> str:
+    """A leaf's path (column, above the cut?, cut) as the inputs it restricts ('all': none)."""
+    low: dict[str, float] = {}
+    high: dict[str, float] = {}
+    kept = {c: set(map(str, x[c].cat.categories)) for c in x.columns
+            if x[c].dtype.name == "category"}
+    for name, above, cut in conds:
+        if _SEP in name:  # a category's one-hot column: above the cut is that category
+            column, category = name.split(_SEP, 1)
+            kept[column] = kept[column] & {category} if above else kept[column] - {category}
+        elif above:
+            low[name] = max(low.get(name, -np.inf), cut)
+        else:
+            high[name] = min(high.get(name, np.inf), cut)
+    parts = []
+    for name in x.columns:
+        if name in kept and len(kept[name]) < len(x[name].cat.categories):
+            parts.append(f"{name} in {{{', '.join(sorted(kept[name]))}}}")
+        if name in low:
+            parts.append(f"{name} > {low[name]:.4g}")
+        if name in high:
+            parts.append(f"{name} <= {high[name]:.4g}")
+    return "; ".join(parts) or "all"
+
+
 def _limits(qp_values: dict[str, list[float]], box_lim: pd.DataFrame, x: pd.DataFrame
             ) -> pd.DataFrame:
     """The restricted inputs of a box, by quasi-p value (PrimBox.inspect's order; -1: none)."""
