@@ -1,5 +1,5 @@
 """The report of a policy study (a sweep of policies over futures; issue 22): the question,
-the plan, the robustness table with its intervals, where the rules fail (PRIM), what drives
+the plan, the robustness table with its intervals, where the rules fail (PRIM and CART), what drives
 the outcome (feature scoring), the dose-response surface of the first levers, provenance. One
 self-contained HTML file, figures embedded. The experiments layer computes; this lays it out."""
 
@@ -41,7 +41,8 @@ def _table(df: pd.DataFrame, digits: int = 3) -> str:
 def build_study_report(folder: Path, outcome: str, rules: Mapping[str, tuple[str, float]],
                        lower_is_better: bool = True, title: str | None = None) -> str:
     """The report of the sweep in ``folder`` (see the module docstring) as one HTML string."""
-    from resurgence.experiments.discovery import discover, feature_scores
+    from resurgence.experiments.discovery import OPS, discover, feature_scores, find_leaves
+    from resurgence.experiments.discovery import cases as cases_of
     from resurgence.experiments.robustness import load_study, robustness, surface
     from resurgence.viz.experiment_plots import plot_surface, plot_tradeoff
 
@@ -73,16 +74,21 @@ def build_study_report(folder: Path, outcome: str, rules: Mapping[str, tuple[str
     ]
     for name, (op, value) in rules.items():  # where a rule fails
         condition = f"{_NEGATE[op]} {value:g}"
-        parts.append(f"<h2>Where {_e(name)} {_e(condition)} (scenario discovery, PRIM)</h2>")
+        parts.append(f"<h2>Where {_e(name)} {_e(condition)} (scenario discovery, PRIM "
+                     "and CART)</h2>")
         try:
             found = discover(folder, name, condition)
         except UserInputError as exc:  # too few or too many cases of interest: say so
             parts.append(f"<p class='note'>No box: {_e(exc)}</p>")
             continue
         s = found.stats
-        parts += [f"<p>{found.of_interest} of {found.cases} runs; box coverage "
+        x, values = cases_of(folder, name)
+        leaves = find_leaves(x, OPS[_NEGATE[op]](values, value))
+        parts += [f"<p>{found.of_interest} of {found.cases} runs; PRIM's box coverage "
                   f"{s['coverage']:.2f}, density {s['density']:.2f}.</p>",
-                  _table(found.limits), _img(figure_bytes(plot_tradeoff(found)), "PRIM")]
+                  _table(found.limits), _img(figure_bytes(plot_tradeoff(found)), "PRIM"),
+                  "<p>CART's leaves where the rule fails in most runs:</p>",
+                  _table(leaves[leaves.density >= 0.5])]
     scores = feature_scores(folder, outcome)
     parts += [f"<h2>What drives {_e(outcome)} (feature scoring)</h2>", _table(scores)]
     if len(levers) >= 2:
